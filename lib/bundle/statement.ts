@@ -1,0 +1,104 @@
+/**
+ * Decodes a verified DSSE payload into an in-toto Statement v1, checking its envelope-level facts.
+ *
+ * @module
+ */
+
+import { InputError } from "../errors.ts";
+import { IN_TOTO_PAYLOAD_TYPE } from "./dsse.ts";
+
+/** in-toto Statement v1 `_type`. */
+export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+/** Predicate type of OMS v1.0 signatures (model_signing 0.3 and later). */
+export const PREDICATE_TYPE = "https://model_signing/signature/v1.0";
+/** Predicate type of model_signing 0.2 signatures: one subject per file, no root digest. */
+export const PREDICATE_TYPE_LEGACY = "https://model_signing/Digests/v0.1";
+
+/** A subject of the statement. */
+export interface Subject {
+  name: string;
+  digest: Record<string, string>;
+}
+
+/** The statement fields model-verify reads. */
+export interface Statement {
+  subjects: Subject[];
+  predicateType: typeof PREDICATE_TYPE | typeof PREDICATE_TYPE_LEGACY;
+  predicate: Record<string, unknown>;
+}
+
+/** Deepest JSON nesting accepted in a payload; real payloads nest four levels. */
+const MAX_DEPTH = 64;
+
+/**
+ * Parses and checks the statement.
+ *
+ * @throws {InputError} `PAYLOAD_INVALID` for a wrong payload type, invalid JSON, a wrong
+ * `_type` or `predicateType`, or malformed subjects
+ */
+export function parseStatement(payloadType: string, payload: Uint8Array): Statement {
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw invalid(`payload type is '${payloadType}', expected '${IN_TOTO_PAYLOAD_TYPE}'`);
+  }
+  let json: unknown;
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(payload);
+    checkDepth(text);
+    json = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw invalid(`payload is not JSON (${error instanceof Error ? error.message : error})`);
+  }
+  if (!isObject(json)) throw invalid("payload is not a JSON object");
+  if (json._type !== STATEMENT_TYPE) {
+    throw invalid(`statement _type is '${String(json._type)}', expected '${STATEMENT_TYPE}'`);
+  }
+  const predicateType = json.predicateType;
+  if (predicateType !== PREDICATE_TYPE && predicateType !== PREDICATE_TYPE_LEGACY) {
+    throw invalid(
+      `unknown predicateType '${String(predicateType)}', expected '${PREDICATE_TYPE}'`,
+    );
+  }
+  if (!Array.isArray(json.subject) || json.subject.length === 0) {
+    throw invalid("statement has no subject");
+  }
+  const subjects = json.subject.map((s: unknown, i: number): Subject => {
+    if (!isObject(s) || typeof s.name !== "string" || !isObject(s.digest)) {
+      throw invalid(`subject[${i}] needs a name and a digest`);
+    }
+    const digest: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.digest)) {
+      if (typeof v !== "string") throw invalid(`subject[${i}].digest.${k} is not a string`);
+      digest[k] = v;
+    }
+    return { name: s.name, digest };
+  });
+  const predicate = json.predicate;
+  if (!isObject(predicate)) throw invalid("statement has no predicate object");
+  return { subjects, predicateType, predicate };
+}
+
+/** Rejects JSON nested deeper than {@link MAX_DEPTH} before parsing it. */
+function checkDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) throw invalid(`payload nests deeper than ${MAX_DEPTH} levels`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+function invalid(reason: string): InputError {
+  return new InputError("PAYLOAD_INVALID", `Signature payload is not a model signature: ${reason}`);
+}
+
+/** True for a plain JSON object. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,142 @@
+/**
+ * The one table of command-line options and their `MODEL_SIGNING_*` environment twins. The
+ * parser, the help text, the README table test and the docs all read it.
+ *
+ * @module
+ */
+
+/** Where an option is accepted. */
+export type Scope =
+  | "sigstore"
+  | "key"
+  | "certificate"
+  | "digest"
+  | "sign-key"
+  | "sign-certificate";
+
+/** How an option takes its value. */
+export type OptionKind = "string" | "list" | "boolean";
+
+/** One option. */
+export interface OptionSpec {
+  /** Canonical name with dashes; underscores are accepted too (`--public_key`). */
+  name: string;
+  kind: OptionKind;
+  /** Environment variable; empty when the option has no env twin. */
+  env: string;
+  scopes: readonly Scope[];
+  /** Boolean options that also take a `--no-` form. */
+  negatable?: boolean;
+  /** One line for help and docs. */
+  help: string;
+  /** Placeholder for the value in help. */
+  metavar?: string;
+}
+
+const VERIFY: readonly Scope[] = ["sigstore", "key", "certificate"];
+const HASHING: readonly Scope[] = [...VERIFY, "digest", "sign-key", "sign-certificate"];
+const SIGN: readonly Scope[] = ["sign-key", "sign-certificate"];
+const ALL: readonly Scope[] = HASHING;
+
+function envName(name: string): string {
+  return "MODEL_SIGNING_" + name.toUpperCase().replaceAll("-", "_");
+}
+
+function spec(
+  name: string,
+  kind: OptionKind,
+  scopes: readonly Scope[],
+  help: string,
+  extra: Partial<OptionSpec> = {},
+): OptionSpec {
+  return { name, kind, env: envName(name), scopes, help, ...extra };
+}
+
+/** Every option, in help order. */
+export const OPTIONS: readonly OptionSpec[] = [
+  spec("signature", "string", [...VERIFY, ...SIGN], "Signature file (Sigstore bundle JSON).", {
+    metavar: "PATH",
+  }),
+  spec("public-key", "string", ["key"], "Public key (PEM or JWK) of the key method.", {
+    metavar: "PEM",
+  }),
+  spec(
+    "certificate-chain",
+    "list",
+    ["certificate", "sign-certificate"],
+    "PEM file of trusted CA certificates (certificate method); repeatable, env comma-separated.",
+    { metavar: "PEM" },
+  ),
+  spec("identity", "string", ["sigstore"], "Expected signer identity (exact match).", {
+    metavar: "ID",
+  }),
+  spec("identity-provider", "string", ["sigstore"], "Expected OIDC issuer (exact match).", {
+    metavar: "URL",
+  }),
+  spec("use-staging", "boolean", ["sigstore"], "Use Sigstore's staging instance."),
+  spec(
+    "trust-config",
+    "string",
+    ["sigstore"],
+    "Sigstore ClientTrustConfig or trusted_root.json (private or air-gapped instances).",
+    { metavar: "PATH" },
+  ),
+  spec("offline", "boolean", ["sigstore"], "Use the embedded production trusted root; no network."),
+  spec("tuf-cache", "string", ["sigstore"], "Directory for cached TUF metadata.", {
+    metavar: "DIR",
+  }),
+  spec(
+    "ignore-paths",
+    "list",
+    HASHING,
+    "Path to leave out of the model; repeatable, env comma-separated.",
+    { metavar: "PATH" },
+  ),
+  spec(
+    "ignore-git-paths",
+    "boolean",
+    HASHING,
+    "Leave out .git/, .gitattributes, .github/, .gitignore (default on).",
+    { negatable: true },
+  ),
+  spec(
+    "ignore-unsigned-files",
+    "boolean",
+    VERIFY,
+    "Hash only the files the signature lists; others are not extra.",
+    { negatable: true },
+  ),
+  spec("allow-symlinks", "boolean", HASHING, "Follow symbolic links to files.", {
+    negatable: true,
+  }),
+  spec("log-fingerprints", "boolean", ["certificate"], "Print SHA-256 fingerprints of certificates."),
+  spec("max-workers", "string", ALL, "Upper bound on parallel hashing workers.", { metavar: "N" }),
+  spec("quiet", "boolean", ALL, "Hide progress output."),
+  spec("log-level", "string", ALL, "DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO).", {
+    metavar: "LEVEL",
+  }),
+  spec("log-format", "string", ALL, "text (default) or json: one JSON object per line.", {
+    metavar: "FORMAT",
+  }),
+  spec("private-key", "string", SIGN, "Private key (PEM) to sign with.", { metavar: "PEM", env: "" }),
+  spec("signing-certificate", "string", ["sign-certificate"], "Certificate of the signing key.", {
+    metavar: "PEM",
+    env: "",
+  }),
+  spec("hash-type", "string", SIGN, "sha256 (default), blake2b or blake3.", { metavar: "ALG" }),
+  spec("shard-size", "string", SIGN, "Hash shards of this many bytes instead of whole files.", {
+    metavar: "BYTES",
+  }),
+];
+
+/** Environment variables that are not options. */
+export const EXTRA_ENV = {
+  method: "MODEL_SIGNING_METHOD",
+  modelPath: "MODEL_SIGNING_MODEL_PATH",
+} as const;
+
+/** Finds an option by a name given on the command line (dashes or underscores). */
+export function findOption(name: string): OptionSpec | undefined {
+  const normal = name.replaceAll("_", "-");
+  return OPTIONS.find((o) => o.name === normal);
+}

@@ -1,0 +1,157 @@
+/**
+ * Tokenizes argv in model_signing's grammar: `verify [sigstore|key|certificate] [flags] MODEL`,
+ * `digest [flags] MODEL`, `sign key|certificate [flags] MODEL`. Option names take dashes or
+ * underscores; values come as `--flag value` or `--flag=value`; booleans as `--flag` and, where
+ * negatable, `--no-flag`. Options may stand before or after the command words.
+ *
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+import type { Method } from "../verify/types.ts";
+import { findOption, type OptionSpec, type Scope } from "./options.ts";
+
+/** The commands of the program. */
+export type Command = "verify" | "digest" | "sign" | "verify-bundle" | "help" | "version";
+
+/** Raw option values: strings, lists, or booleans, keyed by canonical option name. */
+export type RawValues = Map<string, string | string[] | boolean>;
+
+/** What argv says, before env and defaults are merged in. */
+export interface ParsedArgs {
+  command: Command;
+  /** verify: the method word when given; sign: `key` or `certificate`. */
+  method?: Method;
+  values: RawValues;
+  positionals: string[];
+  /** verify-bundle: the arguments after the command word, untouched. */
+  rest: string[];
+}
+
+const METHODS: readonly Method[] = ["sigstore", "key", "certificate"];
+
+/**
+ * Parses argv. An empty argv is `verify` configured by the environment alone.
+ *
+ * @throws {ConfigError} `UNKNOWN_OPTION`, `MISSING_VALUE`, `UNKNOWN_COMMAND`
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const values: RawValues = new Map();
+  const positionals: string[] = [];
+  let command: Command | undefined;
+  let method: Method | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (command === "verify-bundle") {
+      return { command, values, positionals, rest: argv.slice(i) };
+    }
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === "-h" || arg === "--help") return { command: "help", values, positionals, rest: [] };
+    if (arg === "--version") return { command: "version", values, positionals, rest: [] };
+    if (arg.startsWith("--") && arg.length > 2) {
+      i += readOption(argv, i, values);
+      continue;
+    }
+    if (arg.startsWith("-") && arg.length > 1) {
+      throw new ConfigError("UNKNOWN_OPTION", `No such option: ${arg} (see --help)`);
+    }
+    if (command === undefined) {
+      if (!["verify", "digest", "sign", "verify-bundle"].includes(arg)) {
+        throw new ConfigError(
+          "UNKNOWN_COMMAND",
+          `Unknown command '${arg}'; expected verify, digest, sign or verify-bundle (see --help)`,
+        );
+      }
+      command = arg as Command;
+      continue;
+    }
+    if ((command === "verify" || command === "sign") && method === undefined &&
+      positionals.length === 0 && (METHODS as readonly string[]).includes(arg)) {
+      method = arg as Method;
+      continue;
+    }
+    positionals.push(arg);
+  }
+  if (command === "verify-bundle") return { command, values, positionals, rest: [] };
+  const parsed: ParsedArgs = { command: command ?? "verify", values, positionals, rest: [] };
+  if (method) parsed.method = method;
+  return parsed;
+}
+
+/** Reads one option at `argv[i]`; returns how many extra tokens it consumed. */
+function readOption(argv: readonly string[], i: number, values: RawValues): number {
+  const arg = argv[i]!;
+  const eq = arg.indexOf("=");
+  const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+  const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+  let option = findOption(name);
+  let negated = false;
+  if (!option && /^no[-_]/.test(name)) {
+    const positive = findOption(name.slice(3));
+    if (positive?.negatable) {
+      option = positive;
+      negated = true;
+    }
+  }
+  if (!option) throw new ConfigError("UNKNOWN_OPTION", `No such option: --${name} (see --help)`);
+  if (option.kind === "boolean") {
+    if (inline === undefined) values.set(option.name, !negated);
+    else if (negated) {
+      throw new ConfigError("INVALID_VALUE", `Option --${name} takes no value`);
+    } else values.set(option.name, parseBoolean(inline, `--${name}`));
+    return 0;
+  }
+  let value = inline;
+  let used = 0;
+  if (value === undefined) {
+    const next = argv[i + 1];
+    if (next === undefined || (next.startsWith("--") && next.length > 2)) {
+      throw new ConfigError("MISSING_VALUE", `Option --${name} requires a value`);
+    }
+    value = next;
+    used = 1;
+  }
+  if (option.kind === "list") {
+    const list = values.get(option.name);
+    values.set(option.name, [...(Array.isArray(list) ? list : []), value]);
+  } else values.set(option.name, value);
+  return used;
+}
+
+const TRUE = ["true", "1", "yes", "on"];
+const FALSE = ["false", "0", "no", "off"];
+
+/**
+ * Reads a boolean the way the webhook may write it: true/false, 1/0, yes/no (any case).
+ *
+ * @throws {ConfigError} `INVALID_BOOLEAN` naming `where` (the flag or env variable)
+ */
+export function parseBoolean(value: string, where: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  throw new ConfigError(
+    "INVALID_BOOLEAN",
+    `${where} must be true or false (also 1/0, yes/no), got '${value}'`,
+  );
+}
+
+/**
+ * Rejects options that the chosen command does not take, as model_signing (click) does.
+ *
+ * @throws {ConfigError} `OPTION_NOT_APPLICABLE`
+ */
+export function checkScope(values: RawValues, scope: Scope, label: string): void {
+  for (const name of values.keys()) {
+    const option = findOption(name) as OptionSpec;
+    if (!option.scopes.includes(scope)) {
+      throw new ConfigError(
+        "OPTION_NOT_APPLICABLE",
+        `Option --${name} does not apply to '${label}' (see --help)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Merges argv, `MODEL_SIGNING_*` environment variables and defaults into one validated config.
+ * Flags win over env; relative paths resolve against the working directory, as upstream.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { ConfigError } from "../errors.ts";
+import type { HashAlgorithm } from "../manifest/engines.ts";
+import { isHashAlgorithm } from "../manifest/engines.ts";
+import type { Method } from "../verify/types.ts";
+import {
+  DEFAULT_MODEL_PATH,
+  DEFAULT_SIGNATURE_NAME,
+  type DigestConfig,
+  LOG_LEVELS,
+  type LogLevel,
+  type VerifyConfig,
+} from "./config.ts";
+import { EXTRA_ENV, findOption, OPTIONS, type Scope } from "./options.ts";
+import { checkScope, parseBoolean, type ParsedArgs } from "./parse_args.ts";
+
+/** The process surroundings the config depends on. */
+export interface Surroundings {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+/** Configuration of `sign key|certificate`. */
+export interface SignConfig {
+  method: "key" | "certificate";
+  modelPath: string;
+  signaturePath: string;
+  privateKeyPath: string;
+  signingCertificatePath?: string;
+  certificateChainPaths: string[];
+  ignorePaths: string[];
+  ignoreGitPaths: boolean;
+  allowSymlinks: boolean;
+  hashType: HashAlgorithm;
+  shardSize?: number;
+  maxWorkers?: number;
+  quiet: boolean;
+}
+
+/** Reads options by name from flags, then env. */
+class Lookup {
+  readonly #args: ParsedArgs;
+  readonly #env: Surroundings["env"];
+  readonly #cwd: string;
+
+  constructor(args: ParsedArgs, where: Surroundings) {
+    this.#args = args;
+    this.#env = where.env;
+    this.#cwd = where.cwd;
+  }
+
+  #envValue(name: string): [string, string] | undefined {
+    const env = findOption(name)!.env;
+    const value = env ? this.#env[env] : undefined;
+    return value === undefined || value.trim() === "" ? undefined : [env, value];
+  }
+
+  string(name: string): string | undefined {
+    const flag = this.#args.values.get(name);
+    if (typeof flag === "string") return flag;
+    return this.#envValue(name)?.[1];
+  }
+
+  list(name: string): string[] {
+    const flag = this.#args.values.get(name);
+    if (Array.isArray(flag)) return flag;
+    const env = this.#envValue(name);
+    return env ? env[1].split(",").map((s) => s.trim()).filter((s) => s !== "") : [];
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const flag = this.#args.values.get(name);
+    if (typeof flag === "boolean") return flag;
+    const env = this.#envValue(name);
+    return env ? parseBoolean(env[1], env[0]) : fallback;
+  }
+
+  path(name: string): string | undefined {
+    const value = this.string(name);
+    return value === undefined ? undefined : resolve(this.#cwd, value);
+  }
+
+  paths(name: string): string[] {
+    return this.list(name).map((p) => resolve(this.#cwd, p));
+  }
+
+  positiveInteger(name: string): number | undefined {
+    const value = this.string(name);
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+      throw new ConfigError(
+        "INVALID_VALUE",
+        `${this.#where(name)} must be a positive whole number, got '${value}'`,
+      );
+    }
+    return n;
+  }
+
+  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+    const value = this.string(name);
+    if (value === undefined) return fallback;
+    const found = choices.find((c) => c.toLowerCase() === value.toLowerCase());
+    if (!found) {
+      throw new ConfigError(
+        "INVALID_VALUE",
+        `${this.#where(name)} must be one of ${choices.join(", ")}, got '${value}'`,
+      );
+    }
+    return found;
+  }
+
+  modelPath(): string {
+    if (this.#args.positionals.length > 1) {
+      throw new ConfigError(
+        "TOO_MANY_ARGUMENTS",
+        `Expected one MODEL_PATH, got ${this.#args.positionals.length}: ` +
+          this.#args.positionals.map((p) => `'${p}'`).join(" "),
+      );
+    }
+    const given = this.#args.positionals[0] ?? this.#env[EXTRA_ENV.modelPath]?.trim();
+    return resolve(this.#cwd, given || DEFAULT_MODEL_PATH);
+  }
+
+  /** `--flag` or `MODEL_SIGNING_FLAG`, whichever set the value, for messages. */
+  #where(name: string): string {
+    const env = findOption(name)!.env;
+    return this.#args.values.has(name) || !env ? `--${name}` : env;
+  }
+}
+
+function common(lookup: Lookup) {
+  const maxWorkers = lookup.positiveInteger("max-workers");
+  return {
+    ignorePaths: lookup.paths("ignore-paths"),
+    ignoreGitPaths: lookup.boolean("ignore-git-paths", true),
+    allowSymlinks: lookup.boolean("allow-symlinks", false),
+    logLevel: lookup.choice<LogLevel>("log-level", LOG_LEVELS, "INFO"),
+    logFormat: lookup.choice("log-format", ["text", "json"] as const, "text"),
+    quiet: lookup.boolean("quiet", false),
+    ...(maxWorkers === undefined ? {} : { maxWorkers }),
+  };
+}
+
+/**
+ * Builds the verify configuration.
+ *
+ * @throws {ConfigError} for a missing required value (naming flag and env variable), an option
+ * the method does not take, or an invalid value
+ */
+export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): VerifyConfig {
+  const lookup = new Lookup(args, where);
+  const method = chooseMethod(args, where, lookup);
+  checkScope(args.values, method, `verify ${method}`);
+  const modelPath = lookup.modelPath();
+  const config: VerifyConfig = {
+    method,
+    modelPath,
+    signaturePath: lookup.path("signature") ?? resolve(modelPath, DEFAULT_SIGNATURE_NAME),
+    certificateChainPaths: [],
+    useStaging: false,
+    offline: false,
+    ignoreUnsignedFiles: lookup.boolean("ignore-unsigned-files", false),
+    logFingerprints: false,
+    ...common(lookup),
+  };
+  switch (method) {
+    case "key":
+      config.publicKeyPath = required(lookup.path("public-key"), "public-key", "key");
+      break;
+    case "certificate":
+      config.certificateChainPaths = lookup.paths("certificate-chain");
+      if (config.certificateChainPaths.length === 0) {
+        required(undefined, "certificate-chain", "certificate");
+      }
+      config.logFingerprints = lookup.boolean("log-fingerprints", false);
+      break;
+    case "sigstore": {
+      config.identity = required(lookup.string("identity"), "identity", "sigstore");
+      config.identityProvider = required(
+        lookup.string("identity-provider"),
+        "identity-provider",
+        "sigstore",
+      );
+      config.useStaging = lookup.boolean("use-staging", false);
+      config.offline = lookup.boolean("offline", false);
+      const trust = lookup.path("trust-config");
+      if (trust) config.trustConfigPath = trust;
+      const cache = lookup.path("tuf-cache");
+      if (cache) config.tufCacheDir = cache;
+      const exclusive = [
+        config.useStaging && "--use_staging",
+        config.offline && "--offline",
+        trust && "--trust_config",
+      ].filter(Boolean);
+      if (exclusive.length > 1) {
+        throw new ConfigError(
+          "CONFLICTING_OPTIONS",
+          `Options ${exclusive.join(" and ")} choose different trusted roots; give only one`,
+        );
+      }
+      break;
+    }
+  }
+  return config;
+}
+
+/** Builds the `digest` configuration. */
+export function resolveDigestConfig(args: ParsedArgs, where: Surroundings): DigestConfig {
+  checkScope(args.values, "digest", "digest");
+  const lookup = new Lookup(args, where);
+  return { modelPath: lookup.modelPath(), ...common(lookup) };
+}
+
+/** Builds the `sign` configuration. */
+export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignConfig {
+  const method = args.method;
+  if (method !== "key" && method !== "certificate") {
+    throw new ConfigError(
+      "UNKNOWN_METHOD",
+      "sign needs a method: 'sign key' or 'sign certificate' (Sigstore signing is not offered)",
+    );
+  }
+  const scope: Scope = method === "key" ? "sign-key" : "sign-certificate";
+  checkScope(args.values, scope, `sign ${method}`);
+  const lookup = new Lookup(args, where);
+  const modelPath = lookup.modelPath();
+  const { logLevel: _l, logFormat: _f, ...shared } = common(lookup);
+  const hashType = lookup.choice("hash-type", ["sha256", "blake2b", "blake3"] as const, "sha256");
+  if (!isHashAlgorithm(hashType)) throw new ConfigError("INVALID_VALUE", "bad --hash-type");
+  const config: SignConfig = {
+    method,
+    modelPath,
+    signaturePath: lookup.path("signature") ?? resolve(modelPath, DEFAULT_SIGNATURE_NAME),
+    privateKeyPath: required(lookup.path("private-key"), "private-key", `sign ${method}`),
+    certificateChainPaths: lookup.paths("certificate-chain"),
+    hashType,
+    ...shared,
+  };
+  const shardSize = lookup.positiveInteger("shard-size");
+  if (shardSize !== undefined) config.shardSize = shardSize;
+  if (method === "certificate") {
+    config.signingCertificatePath = required(
+      lookup.path("signing-certificate"),
+      "signing-certificate",
+      "sign certificate",
+    );
+  }
+  return config;
+}
+
+/**
+ * The method: the word after `verify`, else `MODEL_SIGNING_METHOD`, else inferred from the
+ * material given (a public key means key, a certificate chain means certificate), else sigstore
+ * (model_signing's default).
+ */
+function chooseMethod(args: ParsedArgs, where: Surroundings, lookup: Lookup): Method {
+  if (args.method) return args.method;
+  const fromEnv = where.env[EXTRA_ENV.method]?.trim().toLowerCase();
+  if (fromEnv) {
+    if (fromEnv === "sigstore" || fromEnv === "key" || fromEnv === "certificate") return fromEnv;
+    throw new ConfigError(
+      "INVALID_VALUE",
+      `${EXTRA_ENV.method} must be sigstore, key or certificate, got '${fromEnv}'`,
+    );
+  }
+  if (lookup.string("public-key") !== undefined) return "key";
+  if (lookup.list("certificate-chain").length > 0) return "certificate";
+  return "sigstore";
+}
+
+function required<T>(value: T | undefined, name: string, method: string): T {
+  if (value !== undefined) return value;
+  const env = OPTIONS.find((o) => o.name === name)!.env;
+  throw new ConfigError(
+    "MISSING_OPTION",
+    `Missing option --${name.replaceAll("-", "_")} for '${method}'` +
+      (env ? ` (or set ${env})` : ""),
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * digestModel: the root digest of a model without a signature (files, SHA-256), so a model can
+ * be identified before it is signed or after it was verified.
+ *
+ * @module
+ */
+
+import type { DigestConfig } from "./config/config.ts";
+import { buildManifest } from "./manifest/build_manifest.ts";
+import type { HashProgress } from "./manifest/hash_jobs.ts";
+import { computeRootDigest } from "./manifest/manifest.ts";
+import { buildIgnoreList } from "./tree/ignore.ts";
+import { resolveModelRoot, walkModel } from "./tree/walk_model.ts";
+
+/** The digest of a model. */
+export interface DigestResult {
+  modelPath: string;
+  /** `sha256:<hex>`: SHA-256 over the files' raw SHA-256 digests in canonical order. */
+  rootDigest: string;
+  files: number;
+  bytes: number;
+}
+
+/** Hashes the model as `model_signing sign` would (files, sha256) and returns its root digest. */
+export async function digestModel(
+  config: DigestConfig,
+  onProgress?: (progress: HashProgress) => void,
+): Promise<DigestResult> {
+  const { root } = await resolveModelRoot(config.modelPath);
+  const ignored = buildIgnoreList({
+    modelRoot: root,
+    absolutePaths: config.ignorePaths,
+    relativePaths: [],
+    ignoreGitPaths: config.ignoreGitPaths,
+  });
+  const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
+  const { entries, bytes } = await buildManifest(
+    tree.files,
+    { method: "files", hashType: "sha256" },
+    {
+      ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
+      ...(onProgress ? { onProgress } : {}),
+    },
+  );
+  return {
+    modelPath: config.modelPath,
+    rootDigest: `sha256:${computeRootDigest(entries)}`,
+    files: tree.files.length,
+    bytes,
+  };
+}

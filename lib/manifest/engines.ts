@@ -1,0 +1,56 @@
+/**
+ * Hash engines by name. A resource's digest depends only on the engine and the bytes it reads,
+ * so verification rebuilds the signer's engine from the signature's `hash_type`.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { createBLAKE3 } from "hash-wasm";
+
+/** Content hash algorithms of the OMS format (`predicate.serialization.hash_type`). */
+export const HASH_ALGORITHMS = ["sha256", "blake2b", "blake3"] as const;
+/** One of {@link HASH_ALGORITHMS}. */
+export type HashAlgorithm = typeof HASH_ALGORITHMS[number];
+
+/** An incremental hasher. */
+export interface StreamHasher {
+  update(data: Uint8Array): void;
+  /** Finishes and returns the raw digest. */
+  digest(): Uint8Array;
+}
+
+/** Narrows a `hash_type` value read from a signature. */
+export function isHashAlgorithm(value: unknown): value is HashAlgorithm {
+  return typeof value === "string" && (HASH_ALGORITHMS as readonly string[]).includes(value);
+}
+
+/**
+ * Creates a hasher. SHA-256 and BLAKE2b (64-byte output, as Python's `hashlib.blake2b`) are
+ * native; BLAKE3 is the WASM build of `hash-wasm`.
+ */
+export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHasher> {
+  switch (algorithm) {
+    case "sha256":
+    case "blake2b": {
+      const hash = createHash(algorithm === "sha256" ? "sha256" : "blake2b512");
+      return {
+        update: (data) => void hash.update(data),
+        digest: () => new Uint8Array(hash.digest()),
+      };
+    }
+    case "blake3": {
+      const hash = await createBLAKE3();
+      hash.init();
+      return {
+        update: (data) => void hash.update(data),
+        digest: () => hash.digest("binary"),
+      };
+    }
+  }
+}
+
+/** The resource `algorithm` a signer records for an engine: `sha256`, or `sha256-sharded-N`. */
+export function resourceAlgorithmName(algorithm: HashAlgorithm, shardSize?: number): string {
+  return shardSize === undefined ? algorithm : `${algorithm}-sharded-${shardSize}`;
+}

@@ -1,0 +1,115 @@
+/**
+ * The manifest: resource name -> digest, plus how it was serialized. Pure data, no I/O.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { ManifestDiff } from "../errors.ts";
+import type { HashAlgorithm } from "./engines.ts";
+
+/** How a model was turned into resources (`predicate.serialization`). */
+export interface Serialization {
+  method: "files" | "shards";
+  hashType: HashAlgorithm;
+  /** Shard size in bytes (`shards` only). */
+  shardSize?: number;
+  allowSymlinks: boolean;
+  /** Paths (relative to the model) the signer left out. */
+  ignorePaths: string[];
+}
+
+/** One resource: a file (`a/b`, `.` for a single-file model) or a shard (`a/b:0:1024`). */
+export interface ManifestEntry {
+  name: string;
+  /** Lower-case hex digest. */
+  digest: string;
+}
+
+/** What a signature says the model is. */
+export interface SignedManifest {
+  /** The statement subject's name (the model directory's basename when signed). */
+  modelName: string;
+  /** `sha256:`-less hex of the subject digest; null for the legacy format, which has none. */
+  rootDigest: string | null;
+  serialization: Serialization;
+  /** Resources in payload order. */
+  entries: ManifestEntry[];
+  /** True for model_signing 0.2 signatures (`Digests/v0.1`). */
+  legacy: boolean;
+}
+
+/** SHA-256 over the concatenated raw digests, in the given order (the OMS root digest). */
+export function computeRootDigest(entries: readonly ManifestEntry[]): string {
+  const hash = createHash("sha256");
+  for (const entry of entries) hash.update(hexToBytes(entry.digest));
+  return hash.digest("hex");
+}
+
+/** Compares expected and actual digests by name; the lists in the result are sorted. */
+export function diffManifests(
+  expected: ReadonlyMap<string, string>,
+  actual: ReadonlyMap<string, string>,
+): ManifestDiff {
+  const extra = [...actual.keys()].filter((name) => !expected.has(name)).sort(byteOrder);
+  const missing = [...expected.keys()].filter((name) => !actual.has(name)).sort(byteOrder);
+  const mismatched = [...expected.entries()]
+    .filter(([name, digest]) => actual.has(name) && actual.get(name) !== digest)
+    .map(([name, digest]) => ({ name, expected: digest, actual: actual.get(name) as string }))
+    .sort((a, b) => byteOrder(a.name, b.name));
+  return { extra, missing, mismatched };
+}
+
+/** True when a diff has no difference at all. */
+export function isEmptyDiff(diff: ManifestDiff): boolean {
+  return diff.extra.length === 0 && diff.missing.length === 0 && diff.mismatched.length === 0;
+}
+
+/** Sorts strings by UTF-16 code unit, which is byte order for the ASCII names models use. */
+export function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Hex to bytes; the caller has validated the text. */
+export function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Orders resource names as model_signing does (Python `PurePosixPath` order: component by
+ * component), then shards by start offset. The root digest of a signature depends on it.
+ */
+export function compareResourceNames(a: string, b: string, shards = false): number {
+  const [pathA, startA] = shards ? splitShard(a) : [a, 0];
+  const [pathB, startB] = shards ? splitShard(b) : [b, 0];
+  const partsA = pathA.split("/");
+  const partsB = pathB.split("/");
+  for (let i = 0; i < Math.min(partsA.length, partsB.length); i++) {
+    const order = byteOrder(partsA[i]!, partsB[i]!);
+    if (order !== 0) return order;
+  }
+  return partsA.length - partsB.length || startA - startB;
+}
+
+function splitShard(name: string): [string, number] {
+  const match = /^(.*):(\d+):(\d+)$/.exec(name);
+  return match ? [match[1]!, Number(match[2])] : [name, 0];
+}
+
+/** One paragraph naming every difference, for error messages. */
+export function describeDiff(diff: ManifestDiff, escape: (name: string) => string): string {
+  const parts: string[] = [];
+  const list = (names: string[]) => names.map(escape).join(", ");
+  if (diff.extra.length > 0) {
+    parts.push(`extra files not in the signature: ${list(diff.extra)}`);
+  }
+  if (diff.missing.length > 0) {
+    parts.push(`missing files listed in the signature: ${list(diff.missing)}`);
+  }
+  for (const m of diff.mismatched) {
+    parts.push(`hash mismatch for '${escape(m.name)}': expected ${m.expected}, actual ${m.actual}`);
+  }
+  return parts.join("; ");
+}

@@ -1,0 +1,64 @@
+/**
+ * Text rendering of results and errors. Pure: values in, strings out.
+ *
+ * @module
+ */
+
+import type { DigestResult } from "../digest_model.ts";
+import type { ModelVerifyError } from "../errors.ts";
+import type { SignResult } from "../sign/sign_model.ts";
+import type { VerifyResult } from "../verify_model.ts";
+
+/** The success report: the line operators grep for, then what was verified. */
+export function formatVerifySuccess(result: VerifyResult): string {
+  const s = result.serialization;
+  const hashing = `${s.method}/${s.hashType}` +
+    (s.shardSize === undefined ? "" : ` shard ${s.shardSize}`);
+  const lines = [
+    "Verification succeeded",
+    `  method:      ${result.method}`,
+    `  signer:      ${result.signer.description}`,
+    `  model:       ${result.modelPath}` + (result.modelName ? ` (signed as '${result.modelName}')` : ""),
+    `  files:       ${result.files} (${result.resources} resources, ${hashing}), ` +
+    `${formatBytes(result.bytes)}`,
+    `  root digest: ${result.rootDigest}`,
+    `  time:        ${result.seconds.toFixed(2)} s`,
+  ];
+  return lines.join("\n");
+}
+
+/** The failure line model_signing prints, followed by nothing else. */
+export function formatVerifyFailure(error: ModelVerifyError): string {
+  return `Verification failed with error: ${error.message}`;
+}
+
+/** Warnings, one `WARNING:` line each. */
+export function formatWarnings(warnings: readonly string[]): string[] {
+  return warnings.map((w) => `WARNING: ${w}`);
+}
+
+/** `digest` output: the root digest alone on the first line, details after. */
+export function formatDigest(result: DigestResult): string {
+  return `${result.rootDigest}\n  ${result.files} files, ${formatBytes(result.bytes)} in ` +
+    `${result.modelPath}`;
+}
+
+/** `sign` output. */
+export function formatSignSuccess(result: SignResult): string {
+  return `Signing succeeded\n  signature:   ${result.signaturePath}\n` +
+    `  files:       ${result.files} (${result.resources} resources)\n` +
+    `  root digest: ${result.rootDigest}`;
+}
+
+/** Human-readable byte count, exact below 1 KiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]} (${bytes} bytes)`;
+}

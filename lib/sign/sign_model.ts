@@ -1,0 +1,116 @@
+/**
+ * signModel: `sign key` and `sign certificate`, writing bundles model_signing 1.1 accepts. Used
+ * by the demo and the tests, and by anyone who wants to sign without Python.
+ *
+ * @module
+ */
+
+import { createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
+import { basename } from "node:path";
+import type { X509Certificate } from "@sigstore/core";
+import { buildBundle, buildStatement, type BundleMaterial } from "../bundle/build_bundle.ts";
+import { pae } from "../bundle/dsse.ts";
+import type { SignConfig } from "../config/resolve_config.ts";
+import { TrustMaterialError } from "../errors.ts";
+import { buildManifest } from "../manifest/build_manifest.ts";
+import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
+import { buildIgnoreList } from "../tree/ignore.ts";
+import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
+import { loadTrustAnchors } from "../verify/certificate.ts";
+import { describeKey } from "../verify/public_key.ts";
+
+/** What was signed. */
+export interface SignResult {
+  signaturePath: string;
+  rootDigest: string;
+  files: number;
+  resources: number;
+}
+
+/**
+ * Hashes the model, builds the statement, signs it and writes the bundle.
+ *
+ * @throws {TrustMaterialError} for an unreadable or unsupported key or certificate
+ */
+export async function signModel(config: SignConfig): Promise<SignResult> {
+  const privateKey = await readKey(config.privateKeyPath);
+  const publicKey = describeKey(createPublicKey(privateKey), config.privateKeyPath);
+  let material: BundleMaterial = { kind: "publicKey", hint: publicKey.hint };
+  if (config.method === "certificate") {
+    material = await certificateMaterial(config, publicKey.key);
+  }
+  const { root, kind } = await resolveModelRoot(config.modelPath);
+  const ignored = buildIgnoreList({
+    modelRoot: root,
+    absolutePaths: [...config.ignorePaths, config.signaturePath],
+    relativePaths: [],
+    ignoreGitPaths: config.ignoreGitPaths,
+  });
+  const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
+  const serialization: Serialization = {
+    method: config.shardSize === undefined ? "files" : "shards",
+    hashType: config.hashType,
+    allowSymlinks: config.allowSymlinks,
+    ignorePaths: kind === "directory" ? ignored : [],
+    ...(config.shardSize === undefined ? {} : { shardSize: config.shardSize }),
+  };
+  const { entries } = await buildManifest(tree.files, serialization, {
+    ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
+  });
+  const payload = buildStatement(basename(root), entries, serialization);
+  const signature = sign(publicKey.hash, pae("application/vnd.in-toto+json", payload), privateKey);
+  await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
+  return {
+    signaturePath: config.signaturePath,
+    rootDigest: `sha256:${computeRootDigest(entries)}`,
+    files: tree.files.length,
+    resources: entries.length,
+  };
+}
+
+async function readKey(path: string): Promise<KeyObject> {
+  try {
+    return createPrivateKey(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new TrustMaterialError(
+      "KEY_INVALID",
+      `Cannot read private key '${path}': ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
+}
+
+async function certificateMaterial(
+  config: SignConfig,
+  publicKey: KeyObject,
+): Promise<BundleMaterial> {
+  const leaf = await readCertificates(config.signingCertificatePath!);
+  const leafKey = createPublicKey({ key: leaf[0]!.publicKey, format: "der", type: "spki" });
+  if (!leafKey.equals(publicKey)) {
+    throw new TrustMaterialError(
+      "KEY_MISMATCH",
+      `The certificate '${config.signingCertificatePath}' does not match the private key ` +
+        `'${config.privateKeyPath}'`,
+    );
+  }
+  const chain = [];
+  for (const path of config.certificateChainPaths) chain.push(...await readCertificates(path));
+  return {
+    kind: "x509CertificateChain",
+    certificates: [leaf[0]!, ...chain].map((c) => new Uint8Array(c.root.toDER())),
+  };
+}
+
+async function readCertificates(path: string): Promise<X509Certificate[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new TrustMaterialError(
+      "TRUST_FILE_UNREADABLE",
+      `Cannot read certificate file '${path}': ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
+  return loadTrustAnchors(bytes, path).map((anchor) => anchor.certificate);
+}

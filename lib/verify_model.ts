@@ -1,0 +1,198 @@
+/**
+ * verifyModel: the whole verification, in model_signing's order with an early name check:
+ * read and check the signature, decode the signed manifest, list the model and compare names
+ * (extra or missing files fail before any hashing), then hash and compare digests.
+ *
+ * This is the one lib module that reads the signature, key and trust files; it hands bytes down.
+ *
+ * @module
+ */
+
+import { escapeName } from "./_escape.ts";
+import { parseBundle } from "./bundle/parse_bundle.ts";
+import { toSignedManifest } from "./bundle/predicate.ts";
+import { parseStatement } from "./bundle/statement.ts";
+import type { ParsedBundle } from "./bundle/types.ts";
+import type { VerifyConfig } from "./config/config.ts";
+import { IntegrityError, TrustMaterialError } from "./errors.ts";
+import { hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
+import {
+  computeRootDigest,
+  describeDiff,
+  diffManifests,
+  isEmptyDiff,
+  type SignedManifest,
+} from "./manifest/manifest.ts";
+import { planJobs } from "./manifest/plan_jobs.ts";
+import { readSignatureFile } from "./read_files.ts";
+import { buildIgnoreList } from "./tree/ignore.ts";
+import { listNamedFiles, type ModelTree, walkModel } from "./tree/walk_model.ts";
+import { loadTrustAnchors } from "./verify/certificate.ts";
+import { verifyWithCertificate } from "./verify/certificate.ts";
+import { verifyWithKey } from "./verify/key.ts";
+import { loadPublicKey } from "./verify/public_key.ts";
+import { verifyWithSigstore } from "./verify/sigstore.ts";
+import type { SignerInfo, VerifiedSignature } from "./verify/types.ts";
+
+/** What was verified, for reports. */
+export interface VerifyResult {
+  method: VerifyConfig["method"];
+  signer: SignerInfo;
+  modelPath: string;
+  /** The subject name in the signature. */
+  modelName: string;
+  /** `sha256:<hex>` root digest of the verified resources. */
+  rootDigest: string;
+  serialization: SignedManifest["serialization"];
+  /** Number of resources (files or shards) hashed and matched. */
+  resources: number;
+  files: number;
+  bytes: number;
+  seconds: number;
+  warnings: string[];
+}
+
+/** Injected collaborators, for tests and for the CLI's progress display. */
+export interface VerifyDeps {
+  /** Milliseconds clock; defaults to `performance.now`. */
+  now?: () => number;
+  onProgress?: (progress: HashProgress) => void;
+  /** Called after the names were compared, before hashing starts. */
+  onHashingStart?: (files: number, bytes: number) => void;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Verifies a model against its signature.
+ *
+ * @throws {ModelVerifyError} for every expected failure (see `errors.ts`)
+ */
+export async function verifyModel(
+  config: VerifyConfig,
+  deps: VerifyDeps = {},
+): Promise<VerifyResult> {
+  const now = deps.now ?? (() => performance.now());
+  const started = now();
+  const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
+  const verified = await verifySignature(bundle, config, deps);
+  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  const tree = await listModel(config, manifest);
+  const jobs = planJobs(tree.files, manifest.serialization);
+  const expected = new Map(manifest.entries.map((e) => [e.name, e.digest]));
+  const names = new Map(jobs.map((job) => [job.name, ""]));
+  const earlyDiff = diffManifests(expected, names);
+  earlyDiff.mismatched = [];
+  if (config.ignoreUnsignedFiles) earlyDiff.extra = [];
+  if (!isEmptyDiff(earlyDiff)) throw mismatch(earlyDiff, config, false);
+  const bytes = jobs.reduce((sum, job) => sum + job.end - job.start, 0);
+  deps.onHashingStart?.(tree.files.length, bytes);
+  const actual = await hashJobs(jobs, {
+    algorithm: manifest.serialization.hashType,
+    ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
+    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+  });
+  const diff = diffManifests(expected, actual);
+  if (!isEmptyDiff(diff)) throw mismatch(diff, config, true);
+  return {
+    method: config.method,
+    signer: verified.signer,
+    modelPath: config.modelPath,
+    modelName: manifest.modelName,
+    rootDigest: `sha256:${computeRootDigest(manifest.entries)}`,
+    serialization: manifest.serialization,
+    resources: jobs.length,
+    files: tree.files.length,
+    bytes,
+    seconds: (now() - started) / 1000,
+    warnings: verified.warnings,
+  };
+}
+
+async function verifySignature(
+  bundle: ParsedBundle,
+  config: VerifyConfig,
+  deps: VerifyDeps,
+): Promise<VerifiedSignature> {
+  switch (config.method) {
+    case "key": {
+      const path = config.publicKeyPath!;
+      return verifyWithKey(bundle, await loadPublicKey(await readTrustFile(path, "--public_key"), path));
+    }
+    case "certificate": {
+      const anchors = [];
+      for (const path of config.certificateChainPaths) {
+        anchors.push(...loadTrustAnchors(await readTrustFile(path, "--certificate_chain"), path));
+      }
+      return verifyWithCertificate(bundle, anchors);
+    }
+    case "sigstore":
+      return await verifyWithSigstore(bundle, {
+        identity: config.identity!,
+        identityProvider: config.identityProvider!,
+        useStaging: config.useStaging,
+        offline: config.offline,
+        ...(config.trustConfigPath ? { trustConfigPath: config.trustConfigPath } : {}),
+        ...(config.tufCacheDir ? { tufCacheDir: config.tufCacheDir } : {}),
+        env: deps.env ?? {},
+      });
+  }
+}
+
+/** Lists the model's files: all of them, or only those the signature names. */
+async function listModel(
+  config: VerifyConfig,
+  manifest: SignedManifest,
+): Promise<ModelTree> {
+  const options = {
+    allowSymlinks: config.allowSymlinks,
+    ignored: [] as string[],
+  };
+  const root = await resolveRootForIgnore(config.modelPath);
+  options.ignored = buildIgnoreList({
+    modelRoot: root,
+    absolutePaths: [...config.ignorePaths, config.signaturePath],
+    relativePaths: manifest.serialization.ignorePaths,
+    ignoreGitPaths: config.ignoreGitPaths,
+  });
+  if (!config.ignoreUnsignedFiles) return await walkModel(config.modelPath, options);
+  const names = manifest.entries.map((e) =>
+    manifest.serialization.method === "shards" ? e.name.replace(/:\d+:\d+$/, "") : e.name
+  );
+  return await listNamedFiles(config.modelPath, names, options);
+}
+
+async function resolveRootForIgnore(modelPath: string): Promise<string> {
+  try {
+    return await Deno.realPath(modelPath);
+  } catch {
+    return modelPath;
+  }
+}
+
+function mismatch(
+  diff: ReturnType<typeof diffManifests>,
+  config: VerifyConfig,
+  hashed: boolean,
+): IntegrityError {
+  const when = hashed ? "" : " (found before hashing)";
+  return new IntegrityError(
+    hashed ? "MODEL_MODIFIED" : "MODEL_FILES_DIFFER",
+    `Model '${config.modelPath}' does not match its signature${when}: ${
+      describeDiff(diff, escapeName)
+    }`,
+    diff,
+  );
+}
+
+/** Reads a key, certificate or trust file named by a flag; failures are configuration errors. */
+async function readTrustFile(path: string, flag: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    throw new TrustMaterialError(
+      "TRUST_FILE_UNREADABLE",
+      `Cannot read ${flag} file '${path}': ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
+}
