@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { DigestConfig } from "./config/config.ts";
+import { join } from "node:path";
+import { DEFAULT_SIGNATURE_NAME, type DigestConfig } from "./config/config.ts";
 import { buildManifest } from "./manifest/build_manifest.ts";
 import type { HashProgress } from "./manifest/hash_jobs.ts";
 import { computeRootDigest } from "./manifest/manifest.ts";
@@ -29,7 +30,8 @@ export async function digestModel(
   const { root } = await resolveModelRoot(config.modelPath);
   const ignored = buildIgnoreList({
     modelRoot: root,
-    absolutePaths: config.ignorePaths,
+    // The default signature location is never part of the model.
+    absolutePaths: [...config.ignorePaths, join(root, DEFAULT_SIGNATURE_NAME)],
     relativePaths: [],
     ignoreGitPaths: config.ignoreGitPaths,
   });

@@ -109,7 +109,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("allow-symlinks", "boolean", HASHING, "Follow symbolic links to files.", {
     negatable: true,
   }),
-  spec("log-fingerprints", "boolean", ["certificate"], "Print SHA-256 fingerprints of certificates."),
+  spec(
+    "log-fingerprints",
+    "boolean",
+    ["certificate"],
+    "Accepted for compatibility with model_signing; no effect.",
+  ),
   spec("max-workers", "string", ALL, "Upper bound on parallel hashing workers.", { metavar: "N" }),
   spec("quiet", "boolean", ALL, "Hide progress output."),
   spec("log-level", "string", ALL, "DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO).", {

@@ -185,7 +185,8 @@ function canSign(leaf: X509Certificate): boolean {
   const eku = leaf.extension(EKU_OID);
   if (!eku) return false;
   try {
-    return eku.valueObj.subs.some((oid) => oid.toOID() === CODE_SIGNING_OID);
+    // extnValue is an OCTET STRING wrapping SEQUENCE OF KeyPurposeId.
+    return eku.valueObj.subs[0]?.subs.some((oid) => oid.toOID() === CODE_SIGNING_OID) ?? false;
   } catch {
     return false;
   }
