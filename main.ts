@@ -68,7 +68,11 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "verify": {
         const config = resolveVerifyConfig(args, io);
         const result = await verifyModel(config, { env: { ...io.env } });
-        for (const line of formatWarnings(result.warnings)) io.stderr(line);
+        if (
+          config.logLevel === "DEBUG" || config.logLevel === "INFO" || config.logLevel === "WARNING"
+        ) {
+          for (const line of formatWarnings(result.warnings)) io.stderr(line);
+        }
         io.stdout(formatVerifySuccess(result));
         return EXIT_OK;
       }

@@ -116,7 +116,10 @@ async function verifySignature(
   switch (config.method) {
     case "key": {
       const path = config.publicKeyPath!;
-      return verifyWithKey(bundle, await loadPublicKey(await readTrustFile(path, "--public_key"), path));
+      return verifyWithKey(
+        bundle,
+        await loadPublicKey(await readTrustFile(path, "--public_key"), path),
+      );
     }
     case "certificate": {
       const anchors = [];

@@ -52,8 +52,14 @@ say("\nStep 2: a fresh P-256 key pair");
 const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const privateKey = join(dir, "signing-key.pem");
 const publicKey = join(dir, "signing-key.pub.pem");
-await Deno.writeTextFile(privateKey, pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string);
-await Deno.writeTextFile(publicKey, pair.publicKey.export({ type: "spki", format: "pem" }) as string);
+await Deno.writeTextFile(
+  privateKey,
+  pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+);
+await Deno.writeTextFile(
+  publicKey,
+  pair.publicKey.export({ type: "spki", format: "pem" }) as string,
+);
 say(`  private key: ${privateKey}\n  public key:  ${publicKey}`);
 
 say("\nStep 3: sign the model (writes tiny-model/model.sig, a Sigstore bundle)");

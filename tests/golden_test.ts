@@ -24,7 +24,11 @@ const MODELS: Record<string, string> = {
 const VARIANTS = [
   { suffix: "", kind: "file", serialization: { method: "files" } },
   { suffix: "", kind: "file_shard", serialization: { method: "shards", shardSize: 1_000_000_000 } },
-  { suffix: "_small_shards", kind: "file_shard", serialization: { method: "shards", shardSize: 8 } },
+  {
+    suffix: "_small_shards",
+    kind: "file_shard",
+    serialization: { method: "shards", shardSize: 8 },
+  },
 ] as const;
 
 const PAYLOADS = [
@@ -80,7 +84,13 @@ Deno.test({
   async fn(t) {
     for (const fixture of Object.keys(MODELS)) {
       for (const variant of VARIANTS) {
-        const golden = join(INTEROP_DIR!, "golden", "expected", variant.kind, fixture + variant.suffix);
+        const golden = join(
+          INTEROP_DIR!,
+          "golden",
+          "expected",
+          variant.kind,
+          fixture + variant.suffix,
+        );
         await t.step(`${variant.kind}/${fixture}${variant.suffix}`, async () => {
           const expected = (await Deno.readTextFile(golden)).split("\n").filter(Boolean).sort();
           const { entries } = await withModel(fixture, (p) => manifestOf(p, variant.serialization));
@@ -97,7 +107,13 @@ Deno.test({
   async fn(t) {
     for (const fixture of Object.keys(MODELS)) {
       for (const variant of PAYLOADS) {
-        const golden = join(INTEROP_DIR!, "golden", "expected", "payload", fixture + variant.suffix);
+        const golden = join(
+          INTEROP_DIR!,
+          "golden",
+          "expected",
+          "payload",
+          fixture + variant.suffix,
+        );
         await t.step(`payload/${fixture}${variant.suffix}`, async () => {
           const expected = JSON.parse(await Deno.readTextFile(golden));
           const actual = await withModel(fixture, async (path) => {

@@ -66,7 +66,12 @@ Deno.test("exit 2 for usage and configuration errors, naming the flag or variabl
   const cases: [string, string[], Record<string, string>, string][] = [
     ["missing --public_key", ["verify", "key", f.model], {}, "--public_key"],
     ["unknown option", ["verify", "key", "--frobnicate", f.model], {}, "--frobnicate"],
-    ["unreadable key", ["verify", "key", "--public_key", "/no/such.pem", f.model], {}, "/no/such.pem"],
+    [
+      "unreadable key",
+      ["verify", "key", "--public_key", "/no/such.pem", f.model],
+      {},
+      "/no/such.pem",
+    ],
     ["bad boolean env", [], {
       MODEL_SIGNING_PUBLIC_KEY: f.publicKey,
       MODEL_SIGNING_ALLOW_SYMLINKS: "sometimes",
@@ -117,4 +122,26 @@ Deno.test("--help prints the option table and exits 0", async () => {
   assertEquals(result.code, 0);
   assertStringIncludes(result.stdout, "MODEL_SIGNING_PUBLIC_KEY");
   assertStringIncludes(result.stdout, "--ignore-unsigned-files");
+});
+
+Deno.test("--log-level ERROR hides warnings; the default shows them on stderr", async () => {
+  await using dir = await tempDir();
+  const f = await signedModel(dir.path);
+  const bundle = JSON.parse(await Deno.readTextFile(f.signature));
+  bundle.verificationMaterial.publicKey = {}; // pre-1.1 format: no key hint, a warning
+  await Deno.writeTextFile(f.signature, JSON.stringify(bundle));
+  const shown = await spawn(["verify", "key", "--public_key", f.publicKey, f.model]);
+  assertEquals(shown.code, 0, shown.stderr);
+  assertStringIncludes(shown.stderr, "WARNING: This model's signature uses an older");
+  const hidden = await spawn([
+    "--log-level",
+    "error",
+    "verify",
+    "key",
+    "--public_key",
+    f.publicKey,
+    f.model,
+  ]);
+  assertEquals(hidden.code, 0, hidden.stderr);
+  assertEquals(hidden.stderr, "");
 });

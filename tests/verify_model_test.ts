@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { IntegrityError, InputError } from "../lib/errors.ts";
+import { InputError, IntegrityError } from "../lib/errors.ts";
 import type { VerifyConfig } from "../lib/config/config.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import {
@@ -64,11 +64,19 @@ Deno.test("verify names every extra, missing and changed file in one message", a
   await Deno.writeTextFile(join(f.model, "nested/extra.txt"), "nested file\n");
   await Deno.writeTextFile(join(f.model, "planted.py"), "import os");
   await Deno.writeTextFile(join(f.model, "nested/also.py"), "x");
-  const early = await assertFailsWith(() => verifyModel(keyConfig(f)), IntegrityError, "MODEL_FILES_DIFFER");
+  const early = await assertFailsWith(
+    () => verifyModel(keyConfig(f)),
+    IntegrityError,
+    "MODEL_FILES_DIFFER",
+  );
   assertEquals(early.diff.extra, ["nested/also.py", "planted.py"]);
   await Deno.remove(join(f.model, "planted.py"));
   await Deno.remove(join(f.model, "nested/also.py"));
-  const changed = await assertFailsWith(() => verifyModel(keyConfig(f)), IntegrityError, "MODEL_MODIFIED");
+  const changed = await assertFailsWith(
+    () => verifyModel(keyConfig(f)),
+    IntegrityError,
+    "MODEL_MODIFIED",
+  );
   assertEquals(changed.diff.mismatched.map((m) => m.name), ["config.json", "tokenizer.json"]);
   assertStringIncludes(changed.message, "hash mismatch for 'config.json'");
 });
@@ -144,31 +152,64 @@ Deno.test("a signature outside the model and a single-file model both verify", a
   const keys = await signedModel(join(dir.path, "k"));
   const file = join(model, "weights.bin");
   const sig = join(dir.path, "weights.sig");
-  const signed = await runCli(["sign", "key", "--private_key", keys.privateKey, "--signature", sig, file]);
+  const signed = await runCli([
+    "sign",
+    "key",
+    "--private_key",
+    keys.privateKey,
+    "--signature",
+    sig,
+    file,
+  ]);
   assertEquals(signed.code, 0, signed.stderr);
   const statement = JSON.parse(atob(JSON.parse(await Deno.readTextFile(sig)).dsseEnvelope.payload));
   assertEquals(statement.predicate.resources[0].name, ".");
-  const ok = await runCli(["verify", "key", "--signature", sig, "--public_key", keys.publicKey, file]);
+  const ok = await runCli([
+    "verify",
+    "key",
+    "--signature",
+    sig,
+    "--public_key",
+    keys.publicKey,
+    file,
+  ]);
   assertEquals(ok.code, 0, ok.stderr);
-  const asDir = await runCli(["verify", "key", "--signature", sig, "--public_key", keys.publicKey, model]);
+  const asDir = await runCli([
+    "verify",
+    "key",
+    "--signature",
+    sig,
+    "--public_key",
+    keys.publicKey,
+    model,
+  ]);
   assertEquals(asDir.code, 1);
 });
 
 Deno.test("verify hashes the model the way the signature says (files or shards; sha256, blake2b, blake3)", async (t) => {
-  for (const extra of [
-    ["--hash-type", "sha256"],
-    ["--hash-type", "blake2b"],
-    ["--hash-type", "blake3"],
-    ["--shard-size", "100"],
-    ["--hash-type", "blake3", "--shard-size", "1000"],
-  ]) {
+  for (
+    const extra of [
+      ["--hash-type", "sha256"],
+      ["--hash-type", "blake2b"],
+      ["--hash-type", "blake3"],
+      ["--shard-size", "100"],
+      ["--hash-type", "blake3", "--shard-size", "1000"],
+    ]
+  ) {
     await t.step(extra.join(" "), async () => {
       await using dir = await tempDir();
       const f = await signedModel(dir.path, { extraArgs: extra });
       const ok = await runCli(["verify", "key", "--public_key", f.publicKey, f.model]);
       assertEquals(ok.code, 0, ok.stderr);
-      const type = extra.includes("blake3") ? "blake3" : extra.includes("blake2b") ? "blake2b" : "sha256";
-      assertStringIncludes(ok.stdout, extra.includes("--shard-size") ? `shards/${type}` : `files/${type}`);
+      const type = extra.includes("blake3")
+        ? "blake3"
+        : extra.includes("blake2b")
+        ? "blake2b"
+        : "sha256";
+      assertStringIncludes(
+        ok.stdout,
+        extra.includes("--shard-size") ? `shards/${type}` : `files/${type}`,
+      );
       await Deno.writeTextFile(join(f.model, "model.safetensors"), "tampered", { append: true });
       const bad = await runCli(["verify", "key", "--public_key", f.publicKey, f.model]);
       assertEquals(bad.code, 1);

@@ -31,7 +31,9 @@ export function buildStatement(
         hash_type: serialization.hashType,
         allow_symlinks: serialization.allowSymlinks,
         ...(serialization.shardSize === undefined ? {} : { shard_size: serialization.shardSize }),
-        ...(serialization.ignorePaths.length > 0 ? { ignore_paths: serialization.ignorePaths } : {}),
+        ...(serialization.ignorePaths.length > 0
+          ? { ignore_paths: serialization.ignorePaths }
+          : {}),
       },
       resources: entries.map((e) => ({ name: e.name, algorithm, digest: e.digest })),
     },

@@ -12,7 +12,8 @@ export type Scope =
   | "certificate"
   | "digest"
   | "sign-key"
-  | "sign-certificate";
+  | "sign-certificate"
+  | "agent";
 
 /** How an option takes its value. */
 export type OptionKind = "string" | "list" | "boolean";
@@ -123,7 +124,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("log-format", "string", ALL, "text (default) or json: one JSON object per line.", {
     metavar: "FORMAT",
   }),
-  spec("private-key", "string", SIGN, "Private key (PEM) to sign with.", { metavar: "PEM", env: "" }),
+  spec("private-key", "string", SIGN, "Private key (PEM) to sign with.", {
+    metavar: "PEM",
+    env: "",
+  }),
   spec("signing-certificate", "string", ["sign-certificate"], "Certificate of the signing key.", {
     metavar: "PEM",
     env: "",
@@ -132,12 +136,35 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("shard-size", "string", SIGN, "Hash shards of this many bytes instead of whole files.", {
     metavar: "BYTES",
   }),
+  // validation-agent flags: given before `verify` (see lib/agent/agent_options.ts, docs/agent.md).
+  spec(
+    "interval",
+    "string",
+    ["agent"],
+    "Keep verifying every DURATION (5m, 1h30m; at least 1m); 0 or unset: verify once and exit.",
+    { metavar: "DURATION" },
+  ),
+  spec("health-port", "string", ["agent"], "Port of /healthz and /ready (default 8080).", {
+    metavar: "PORT",
+  }),
+  spec("skip-initial", "boolean", ["agent"], "Start ready; an init container already verified."),
+  spec("watch", "boolean", ["agent"], "Also re-verify soon after files under the model change."),
+  spec("sticky-ready", "boolean", ["agent"], "Stay ready when a later verification fails."),
+  spec(
+    "full-rehash-every",
+    "string",
+    ["agent"],
+    "Re-hash every file every N rounds; in between only files whose identity changed (12).",
+    { metavar: "N" },
+  ),
 ];
 
 /** Environment variables that are not options. */
 export const EXTRA_ENV = {
   method: "MODEL_SIGNING_METHOD",
   modelPath: "MODEL_SIGNING_MODEL_PATH",
+  /** File for the one-line failure reason (default: /dev/termination-log when it exists). */
+  terminationLog: "MODEL_SIGNING_TERMINATION_LOG",
 } as const;
 
 /** Finds an option by a name given on the command line (dashes or underscores). */

@@ -68,8 +68,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       command = arg as Command;
       continue;
     }
-    if ((command === "verify" || command === "sign") && method === undefined &&
-      positionals.length === 0 && (METHODS as readonly string[]).includes(arg)) {
+    if (
+      (command === "verify" || command === "sign") && method === undefined &&
+      positionals.length === 0 && (METHODS as readonly string[]).includes(arg)
+    ) {
       method = arg as Method;
       continue;
     }

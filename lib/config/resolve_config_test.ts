@@ -147,12 +147,15 @@ Deno.test("resolveVerifyConfig() reads the sigstore options from env", () => {
 });
 
 Deno.test("resolveVerifyConfig() lets flags win over env", () => {
-  const config = verify(["verify", "key", "--public_key", "flag.pem", "--no-ignore-git-paths", "m"], {
-    MODEL_SIGNING_METHOD: "certificate",
-    MODEL_SIGNING_PUBLIC_KEY: "env.pem",
-    MODEL_SIGNING_IGNORE_GIT_PATHS: "true",
-    MODEL_SIGNING_MODEL_PATH: "/env/model",
-  });
+  const config = verify(
+    ["verify", "key", "--public_key", "flag.pem", "--no-ignore-git-paths", "m"],
+    {
+      MODEL_SIGNING_METHOD: "certificate",
+      MODEL_SIGNING_PUBLIC_KEY: "env.pem",
+      MODEL_SIGNING_IGNORE_GIT_PATHS: "true",
+      MODEL_SIGNING_MODEL_PATH: "/env/model",
+    },
+  );
   assertEquals(config.method, "key");
   assertEquals(config.publicKeyPath, "/work/here/flag.pem");
   assertEquals(config.ignoreGitPaths, false);
@@ -197,7 +200,18 @@ Deno.test("resolveVerifyConfig() rejects invalid values naming the variable", as
 
 Deno.test("resolveVerifyConfig() rejects two trusted-root choices at once", async () => {
   await assertFailsWith(
-    () => verify(["verify", "sigstore", "--identity", "a", "--identity_provider", "b", "--offline", "--use_staging", "m"]),
+    () =>
+      verify([
+        "verify",
+        "sigstore",
+        "--identity",
+        "a",
+        "--identity_provider",
+        "b",
+        "--offline",
+        "--use_staging",
+        "m",
+      ]),
     ConfigError,
     "CONFLICTING_OPTIONS",
   );
@@ -212,7 +226,9 @@ Deno.test("resolveVerifyConfig() rejects two model paths", async () => {
 });
 
 Deno.test("parseBoolean() accepts true/false/1/0/yes/no in any case and nothing else", () => {
-  for (const v of ["true", "TRUE", "1", "yes", "Yes", "on"]) assertEquals(parseBoolean(v, "X"), true);
+  for (const v of ["true", "TRUE", "1", "yes", "Yes", "on"]) {
+    assertEquals(parseBoolean(v, "X"), true);
+  }
   for (const v of ["false", "False", "0", "no", "NO", "off"]) {
     assertEquals(parseBoolean(v, "X"), false);
   }
@@ -225,15 +241,30 @@ Deno.test("resolveDigestConfig() and resolveSignConfig() take their own options 
   });
   assertEquals(digest.ignorePaths, ["/work/here/x"]);
   await assertFailsWith(
-    () => resolveDigestConfig(parseArgs(["digest", "--public_key", "k", "m"]), { env: {}, cwd: CWD }),
+    () =>
+      resolveDigestConfig(parseArgs(["digest", "--public_key", "k", "m"]), { env: {}, cwd: CWD }),
     ConfigError,
     "OPTION_NOT_APPLICABLE",
   );
   const sign = resolveSignConfig(
-    parseArgs(["sign", "key", "--private_key", "k.pem", "--hash-type", "blake3", "--shard-size", "8", "m"]),
+    parseArgs([
+      "sign",
+      "key",
+      "--private_key",
+      "k.pem",
+      "--hash-type",
+      "blake3",
+      "--shard-size",
+      "8",
+      "m",
+    ]),
     { env: {}, cwd: CWD },
   );
-  assertEquals([sign.hashType, sign.shardSize, sign.privateKeyPath], ["blake3", 8, "/work/here/k.pem"]);
+  assertEquals([sign.hashType, sign.shardSize, sign.privateKeyPath], [
+    "blake3",
+    8,
+    "/work/here/k.pem",
+  ]);
   await assertFailsWith(
     () => resolveSignConfig(parseArgs(["sign", "m"]), { env: {}, cwd: CWD }),
     ConfigError,

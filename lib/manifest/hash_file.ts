@@ -86,7 +86,9 @@ function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
     throw new InputError(
       "FILE_CHANGED",
       `Model file '${job.path}' changed while being verified ` +
-        `(size ${job.fileSize} -> ${info.size}${mtimeChanged ? ", modification time differs" : ""})`,
+        `(size ${job.fileSize} -> ${info.size}${
+          mtimeChanged ? ", modification time differs" : ""
+        })`,
     );
   }
 }

@@ -6,7 +6,8 @@
 
 import { OPTIONS, type Scope } from "../config/options.ts";
 
-const USAGE = `model-verify: verify ML model signatures (model_signing / OMS v1.0) before a model is used
+const USAGE =
+  `model-verify: verify ML model signatures (model_signing / OMS v1.0) before a model is used
 
 Usage:
   model-verify                                   verify, configured by MODEL_SIGNING_* env

@@ -18,7 +18,8 @@ export function formatVerifySuccess(result: VerifyResult): string {
     "Verification succeeded",
     `  method:      ${result.method}`,
     `  signer:      ${result.signer.description}`,
-    `  model:       ${result.modelPath}` + (result.modelName ? ` (signed as '${result.modelName}')` : ""),
+    `  model:       ${result.modelPath}` +
+    (result.modelName ? ` (signed as '${result.modelName}')` : ""),
     `  files:       ${result.files} (${result.resources} resources, ${hashing}), ` +
     `${formatBytes(result.bytes)}`,
     `  root digest: ${result.rootDigest}`,

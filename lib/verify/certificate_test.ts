@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assertEquals, assertFailsWith, assertStringIncludes } from "../../tests/_assert.ts";
-import { HAS_OPENSSL, type Issued, issue } from "../../tests/_fixtures/pki.ts";
+import { HAS_OPENSSL, issue, type Issued } from "../../tests/_fixtures/pki.ts";
 import { runCli, SAMPLE_MODEL, signedModel, tempDir, writeModel } from "../../tests/_helpers.ts";
 import { parseBundle } from "../bundle/parse_bundle.ts";
 import { SignatureError, TrustMaterialError } from "../errors.ts";
@@ -124,7 +124,11 @@ Deno.test({
         startDate: "20200101000000Z",
         endDate: "20210101000000Z",
       });
-      const leaf = await issue(dir.path, { cn: "leaf1", issuer: old, keyUsage: "digitalSignature" });
+      const leaf = await issue(dir.path, {
+        cn: "leaf1",
+        issuer: old,
+        keyUsage: "digitalSignature",
+      });
       const signature = await signWith(join(dir.path, "a"), leaf, [old]);
       await assertFailsWith(
         () => verify(signature, [root]),
@@ -169,7 +173,11 @@ Deno.test({
       await assertFailsWith(() => verify(signature, [root]), SignatureError, "CERTIFICATE_USAGE");
     });
     await t.step("extended key usage codeSigning passes", async () => {
-      const leaf = await issue(dir.path, { cn: "code", issuer: root, extendedKeyUsage: "codeSigning" });
+      const leaf = await issue(dir.path, {
+        cn: "code",
+        issuer: root,
+        extendedKeyUsage: "codeSigning",
+      });
       const signature = await signWith(join(dir.path, "c"), leaf, []);
       await verify(signature, [root]);
     });
@@ -218,7 +226,13 @@ Deno.test({
     const other = await issue(dir.path, { cn: "Other", ca: true });
     const signature = await signWith(dir.path, leaf, [intermediate]);
     const model = join(dir.path, "model");
-    const missing = await runCli(["verify", "certificate", "--certificate_chain", "/nope.pem", model]);
+    const missing = await runCli([
+      "verify",
+      "certificate",
+      "--certificate_chain",
+      "/nope.pem",
+      model,
+    ]);
     assertEquals(missing.code, 2);
     assertStringIncludes(missing.stderr, "/nope.pem");
     const untrusted = await runCli([

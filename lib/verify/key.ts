@@ -36,7 +36,13 @@ export function verifyWithKey(bundle: ParsedBundle, key: LoadedKey): VerifiedSig
     warnings.push(NO_HINT_WARNING);
   }
   try {
-    const variant = verifyDsseSignature(bundle.envelope, key.key, key.hash, key.hash, "the given public key");
+    const variant = verifyDsseSignature(
+      bundle.envelope,
+      key.key,
+      key.hash,
+      key.hash,
+      "the given public key",
+    );
     if (variant === "compat-v0.2") warnings.push("Signature uses the model_signing 0.2 encoding");
   } catch (error) {
     if (error instanceof SignatureError && material.kind !== "publicKey") {

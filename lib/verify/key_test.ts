@@ -53,9 +53,19 @@ Deno.test("loadPublicKey() rejects files that are not EC public keys", async (t)
     ["garbage", "not a key", "KEY_INVALID"],
     ["empty", "", "KEY_INVALID"],
     ["rsa", rsa.publicKey.export({ type: "spki", format: "pem" }) as string, "KEY_UNSUPPORTED"],
-    ["secp256k1", ec.publicKey.export({ type: "spki", format: "pem" }) as string, "KEY_UNSUPPORTED"],
+    [
+      "secp256k1",
+      ec.publicKey.export({ type: "spki", format: "pem" }) as string,
+      "KEY_UNSUPPORTED",
+    ],
     ["rsa-jwk", JSON.stringify(await exportJWK(rsa.publicKey)), "KEY_INVALID"],
-    ["private-jwk", JSON.stringify(await exportJWK(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey)), "KEY_INVALID"],
+    [
+      "private-jwk",
+      JSON.stringify(
+        await exportJWK(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey),
+      ),
+      "KEY_INVALID",
+    ],
   ];
   for (const [name, text, code] of cases) {
     await t.step(name, async () => {
@@ -99,11 +109,16 @@ Deno.test("verifyWithKey() rejects an altered payload or signature", async (t) =
   await using dir = await tempDir();
   const fixture = await signedModel(dir.path);
   const original = await Deno.readTextFile(fixture.signature);
-  const mutations: [string, (b: { dsseEnvelope: { payload: string; signatures: { sig: string }[] } }) => void][] = [
+  const mutations: [
+    string,
+    (b: { dsseEnvelope: { payload: string; signatures: { sig: string }[] } }) => void,
+  ][] = [
     ["payload", (b) => (b.dsseEnvelope.payload = btoa(atob(b.dsseEnvelope.payload) + " "))],
     ["signature", (b) => {
       const sig = atob(b.dsseEnvelope.signatures[0]!.sig);
-      b.dsseEnvelope.signatures[0]!.sig = btoa(sig.slice(0, -1) + String.fromCharCode(sig.charCodeAt(sig.length - 1) ^ 1));
+      b.dsseEnvelope.signatures[0]!.sig = btoa(
+        sig.slice(0, -1) + String.fromCharCode(sig.charCodeAt(sig.length - 1) ^ 1),
+      );
     }],
   ];
   for (const [name, mutate] of mutations) {
@@ -142,9 +157,13 @@ Deno.test("verifyWithKey() requires exactly one DSSE signature", async (t) => {
 Deno.test("verifyWithKey() accepts model_signing 0.2's faulty encoding, hashed per curve", async () => {
   await using dir = await tempDir();
   const fixture = await signedModel(dir.path, { curve: "P-384" });
-  const privateKey = (await Deno.readTextFile(fixture.privateKey));
+  const privateKey = await Deno.readTextFile(fixture.privateKey);
   await editBundle(fixture.signature, (b) => {
-    const envelope = b.dsseEnvelope as { payload: string; payloadType: string; signatures: { sig: string }[] };
+    const envelope = b.dsseEnvelope as {
+      payload: string;
+      payloadType: string;
+      signatures: { sig: string }[];
+    };
     const payload = Uint8Array.from(atob(envelope.payload), (c) => c.charCodeAt(0));
     const sig = sign("sha384", paeCompat(envelope.payloadType, payload), privateKey);
     envelope.signatures[0]!.sig = btoa(String.fromCharCode(...sig));

@@ -1,0 +1,35 @@
+import { assertEquals } from "../../tests/_assert.ts";
+import {
+  createHasher,
+  HASH_ALGORITHMS,
+  isHashAlgorithm,
+  resourceAlgorithmName,
+} from "./engines.ts";
+import { toHex } from "./hash_jobs.ts";
+
+// Published test vectors for the input "abc".
+const ABC: Record<string, string> = {
+  sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  blake2b: "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1" +
+    "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923",
+  blake3: "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85",
+};
+
+Deno.test("createHasher() produces the published digests of 'abc', fed in pieces", async () => {
+  for (const algorithm of HASH_ALGORITHMS) {
+    const hasher = await createHasher(algorithm);
+    hasher.update(new TextEncoder().encode("a"));
+    hasher.update(new TextEncoder().encode("bc"));
+    assertEquals(toHex(hasher.digest()), ABC[algorithm], algorithm);
+  }
+});
+
+Deno.test("isHashAlgorithm() accepts only the OMS hash types", () => {
+  assertEquals(["sha256", "blake2b", "blake3"].map(isHashAlgorithm), [true, true, true]);
+  assertEquals(["blake2", "SHA256", "md5", 1].map(isHashAlgorithm), [false, false, false, false]);
+});
+
+Deno.test("resourceAlgorithmName() names shard engines with their size", () => {
+  assertEquals(resourceAlgorithmName("sha256"), "sha256");
+  assertEquals(resourceAlgorithmName("blake3", 1024), "blake3-sharded-1024");
+});
