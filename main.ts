@@ -13,8 +13,18 @@ import {
   type Surroundings,
 } from "./lib/config/resolve_config.ts";
 import { digestModel } from "./lib/digest_model.ts";
-import { EXIT_OK, type ModelVerifyError, toModelVerifyError } from "./lib/errors.ts";
+import { ConfigError, EXIT_OK, type ModelVerifyError, toModelVerifyError } from "./lib/errors.ts";
 import { helpText } from "./lib/report/help.ts";
+import { progressHooks, type ProgressSink } from "./lib/report/progress.ts";
+import {
+  formatDigestJson,
+  formatFailureJson,
+  formatVerifySuccessJson,
+  formatWarningJson,
+  type LogFormat,
+  requestedLogFormat,
+} from "./lib/report/json.ts";
+import { formatTerminationMessage, writeTerminationMessage } from "./lib/report/termination.ts";
 import {
   formatDigest,
   formatSignSuccess,
@@ -23,7 +33,8 @@ import {
   formatWarnings,
 } from "./lib/report/text.ts";
 import { signModel } from "./lib/sign/sign_model.ts";
-import { verifyModel } from "./lib/verify_model.ts";
+import { splitAgentArgs } from "./lib/agent/agent_options.ts";
+import { runAgent, verifyTraced } from "./lib/agent/run_agent.ts";
 
 /** The program version, as `--version` prints it. */
 export const VERSION = "0.1.0";
@@ -32,6 +43,10 @@ export const VERSION = "0.1.0";
 export interface ProcessIo extends Surroundings {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Continuous mode: returns a signal aborted on SIGTERM/SIGINT (registered only then). */
+  onStop?: () => AbortSignal;
+  /** Where hashing progress goes (stderr in the process); absent: no progress shown. */
+  progress?: ProgressSink;
 }
 
 /**
@@ -40,9 +55,18 @@ export interface ProcessIo extends Surroundings {
  */
 export async function run(argv: readonly string[], io: ProcessIo): Promise<number> {
   let command = "verify";
+  let logFormat: LogFormat | undefined;
   try {
-    const args = parseArgs(argv);
+    // validation-agent flags (--interval=5m --skip-initial ...) come before the command.
+    const agent = splitAgentArgs(argv, io.env);
+    const args = parseArgs(agent.rest);
     command = args.command;
+    if (agent.options.explicit && args.command !== "verify") {
+      throw new ConfigError(
+        "AGENT_NEEDS_VERIFY",
+        "Agent flags (--interval, --health-port, ...) only go before 'verify'",
+      );
+    }
     switch (args.command) {
       case "help":
         io.stdout(helpText());
@@ -51,8 +75,12 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         io.stdout(`model-verify ${VERSION}`);
         return EXIT_OK;
       case "digest": {
-        const result = await digestModel(resolveDigestConfig(args, io));
-        io.stdout(formatDigest(result));
+        const config = resolveDigestConfig(args, io);
+        logFormat = config.logFormat;
+        const progress = progressHooks(io.progress, config.quiet);
+        const result = await digestModel(config, progress.hooks.onProgress)
+          .finally(() => progress.finish());
+        io.stdout(logFormat === "json" ? formatDigestJson(result) : formatDigest(result));
         return EXIT_OK;
       }
       case "sign": {
@@ -62,24 +90,40 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       }
       case "verify-bundle": {
         const { runVerifyBundle } = await import("./lib/conformance/verify_bundle.ts");
-        io.stdout(await runVerifyBundle(args.rest));
+        io.stdout(await runVerifyBundle(args.rest, { env: { ...io.env } }));
         return EXIT_OK;
       }
       case "verify": {
         const config = resolveVerifyConfig(args, io);
-        const result = await verifyModel(config, { env: { ...io.env } });
+        logFormat = config.logFormat;
+        if (agent.options.intervalMs > 0) {
+          const stop = io.onStop?.() ?? new AbortController().signal;
+          return await runAgent(config, agent.options, { ...io, stop });
+        }
+        const progress = progressHooks(io.progress, config.quiet);
+        const result = await verifyTraced(config, { env: { ...io.env }, ...progress.hooks }, io.env)
+          .finally(() => progress.finish());
         if (
           config.logLevel === "DEBUG" || config.logLevel === "INFO" || config.logLevel === "WARNING"
         ) {
-          for (const line of formatWarnings(result.warnings)) io.stderr(line);
+          const warnings = logFormat === "json"
+            ? result.warnings.map(formatWarningJson)
+            : formatWarnings(result.warnings);
+          for (const line of warnings) io.stderr(line);
         }
-        io.stdout(formatVerifySuccess(result));
+        io.stdout(
+          logFormat === "json" ? formatVerifySuccessJson(result) : formatVerifySuccess(result),
+        );
         return EXIT_OK;
       }
     }
   } catch (thrown) {
     const error = toModelVerifyError(thrown);
-    io.stderr(failureMessage(command, error));
+    const headline = failureMessage(command, error);
+    const json = (logFormat ?? requestedLogFormat(argv, io.env)) === "json";
+    io.stderr(json ? formatFailureJson(command, error, headline) : headline);
+    // The one-line reason for `kubectl describe pod` (/dev/termination-log in a pod).
+    await writeTerminationMessage(formatTerminationMessage(error, headline), io.env);
     return error.exitCode;
   }
 }
@@ -102,6 +146,18 @@ if (import.meta.main) {
     cwd: Deno.cwd(),
     stdout: (text) => Deno.stdout.writeSync(encoder.encode(text + "\n")),
     stderr: (text) => Deno.stderr.writeSync(encoder.encode(text + "\n")),
+    progress: {
+      write: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+      isTerminal: Deno.stderr.isTerminal(),
+      columns: Deno.stderr.isTerminal() ? Deno.consoleSize().columns : 80,
+    },
+    onStop: () => {
+      const stop = new AbortController();
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        Deno.addSignalListener(signal, () => stop.abort(signal));
+      }
+      return stop.signal;
+    },
   });
   Deno.exit(code);
 }

@@ -246,7 +246,7 @@ Deno.test("verifyWithSigstore() detects a tampered transparency log entry", asyn
     [
       "integrated time changed",
       tampered(bundles.rekorV1, (b) => {
-        entry(b).integratedTime = String(Number(entry(b).integratedTime) - 3600);
+        entry(b).integratedTime = String(Number(entry(b).integratedTime) + 1);
       }),
       "SIGSTORE_TLOG_INCLUSION_PROMISE_ERROR",
     ],
@@ -325,6 +325,19 @@ Deno.test("the certificate is checked at the verified time, not now", async (t) 
     const path = await writeTempJson(late.trustedRoot());
     await assertFailsWith(
       async () => verify(await late.attest(PAYLOAD), { trustConfigPath: path }),
+      SignatureError,
+      "SIGSTORE_CERTIFICATE_ERROR",
+    );
+  });
+  await t.step("TSA time after the certificate expired, with a Rekor v2 entry: fails", async () => {
+    await using late = await VirtualSigstore.start({
+      fulcio: new Date(start + 60_000),
+      tsa: new Date(start + 3_600_000),
+    });
+    const path = await writeTempJson(late.trustedRoot());
+    const bundle = await late.attest(PAYLOAD, { tlog: false, tsa: true, rekorV2: true });
+    await assertFailsWith(
+      () => verify(bundle, { trustConfigPath: path }),
       SignatureError,
       "SIGSTORE_CERTIFICATE_ERROR",
     );

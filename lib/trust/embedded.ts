@@ -4,17 +4,15 @@
  * - the production Sigstore trusted root for `--offline`: the `trusted_root.json` target that
  *   npm `@sigstore/tuf` ships in its `seeds.json` (key `https://tuf-repo-cdn.sigstore.dev`). It is
  *   read from the dependency, not copied, so upgrading `@sigstore/tuf` refreshes it.
- * - the initial TUF `root.json` of the staging instance (`staging_tuf_root.json`), which no npm
- *   package ships. It is version 4 (expires 2029-03-05) of `https://tuf-repo-cdn.sigstage.dev`,
- *   base64-decoded from sigstore-js `packages/conformance/src/staging.ts` (commit 345fe37,
- *   Apache-2.0) and reformatted by `deno fmt`. TUF checks its signatures and walks forward to the
- *   current staging root, so only its authenticity matters, not its age.
+ * - the initial TUF `root.json` of the production instance, from the same seeds.
+ *
+ * No npm package ships the staging instance's TUF root, so `--use_staging` trusts it on first use
+ * (see `tuf.ts`): staging is a test instance, never a production trust anchor.
  *
  * @module
  */
 
 import seeds from "@sigstore/tuf/seeds.json" with { type: "json" };
-import stagingTufRoot from "./staging_tuf_root.json" with { type: "json" };
 
 /** TUF repository of the production (public-good) instance. */
 export const PRODUCTION_TUF_URL = "https://tuf-repo-cdn.sigstore.dev";
@@ -41,11 +39,6 @@ export function embeddedProductionTrustedRootJson(): string {
     throw new Error(`${EMBEDDED_ROOT_ORIGIN} has no trusted_root.json for ${PRODUCTION_TUF_URL}`);
   }
   return new TextDecoder().decode(decodeBase64(encoded));
-}
-
-/** The staging instance's initial TUF root.json, as bytes. */
-export function stagingTufRootBytes(): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(stagingTufRoot));
 }
 
 /** The production instance's initial TUF root.json, as bytes (from `@sigstore/tuf`'s seeds). */

@@ -89,10 +89,12 @@ export function checkTrustedRoot(trustedRoot: TrustedRoot, source: string): Chec
   const problems: string[] = [];
   if (trustedRoot.certificateAuthorities.length === 0) problems.push("no certificateAuthorities");
   if (trustedRoot.tlogs.length === 0) problems.push("no tlogs");
+  // A missing validity start must not read as "valid since the beginning of time".
   trustedRoot.certificateAuthorities.forEach((ca, i) => {
     if (!ca.certChain || ca.certChain.certificates.length === 0) {
       problems.push(`certificateAuthorities[${i}] has no certificates`);
     }
+    if (!ca.validFor?.start) problems.push(`certificateAuthorities[${i}] has no validFor.start`);
   });
   [["tlogs", trustedRoot.tlogs], ["ctlogs", trustedRoot.ctlogs]].forEach(([name, logs]) => {
     (logs as TrustedRoot["tlogs"]).forEach((log, i) => {
@@ -102,12 +104,16 @@ export function checkTrustedRoot(trustedRoot: TrustedRoot, source: string): Chec
       if (!log.logId?.keyId || log.logId.keyId.length === 0) {
         problems.push(`${name}[${i}] has no logId`);
       }
+      if (!log.publicKey?.validFor?.start) {
+        problems.push(`${name}[${i}] has no publicKey.validFor.start`);
+      }
     });
   });
   trustedRoot.timestampAuthorities.forEach((tsa, i) => {
     if (!tsa.certChain || tsa.certChain.certificates.length === 0) {
       problems.push(`timestampAuthorities[${i}] has no certificates`);
     }
+    if (!tsa.validFor?.start) problems.push(`timestampAuthorities[${i}] has no validFor.start`);
   });
   if (problems.length > 0) throw invalid(source, problems.join("; "));
   let trustMaterial: TrustMaterial;

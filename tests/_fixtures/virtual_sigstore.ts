@@ -55,7 +55,11 @@ export interface VirtualSigstoreClocks {
   fulcio?: Date;
   /** Rekor: the integrated time. */
   rekor?: Date;
-  /** TSA: the timestamp's genTime. */
+  /**
+   * TSA: the timestamp's genTime, rounded down to a whole second. Default: 30 s after start,
+   * inside the validity of certificates issued right after start. (The mock writes fractional
+   * seconds without trailing zeros, which `@sigstore/core` rejects, so it never gets any.)
+   */
   tsa?: Date;
 }
 
@@ -119,7 +123,8 @@ export class VirtualSigstore implements AsyncDisposable {
     const ctlog = await initializeCTLog(ecKeyPair(), clocks.fulcio);
     const ca = await initializeCA(ecKeyPair(), ctlog, clocks.fulcio);
     const tlog = await initializeTLog(baseURL, tlogKeys, clocks.rekor);
-    const tsa = await initializeTSA(ecKeyPair(), clocks.tsa);
+    const tsaTime = clocks.tsa?.getTime() ?? Date.now() + 30_000;
+    const tsa = await initializeTSA(ecKeyPair(), new Date(Math.floor(tsaTime / 1000) * 1000));
     for (const handler of [fulcioHandler(ca), tsaHandler(tsa)]) {
       handlers.set(handler.path, handler.fn as HandlerFn);
     }
@@ -150,6 +155,23 @@ export class VirtualSigstore implements AsyncDisposable {
     ) as unknown as BundleJson;
     if (options.rekorV2) this.#addRekorV2Entry(bundle);
     return bundle;
+  }
+
+  /** Signs `artifact` into a message-signature bundle with `sigstore.sign` (Rekor v1). */
+  async sign(
+    artifact: Uint8Array,
+    options: Pick<AttestOptions, "identity" | "issuer"> = {},
+  ): Promise<BundleJson> {
+    return await sigstore.sign(Buffer.from(artifact), {
+      fulcioURL: this.baseURL,
+      rekorURL: this.baseURL,
+      identityToken: unsignedJwt({
+        sub: options.identity ?? DEFAULT_IDENTITY,
+        iss: options.issuer ?? DEFAULT_ISSUER,
+      }),
+      retry: 0,
+      timeout: 5000,
+    }) as unknown as BundleJson;
   }
 
   /** The instance as a TrustedRoot JSON document. */
@@ -306,18 +328,28 @@ export function flipBase64(value: string, index = 0): string {
 }
 
 /** A minimal in-toto statement, as bytes. */
-export function statementBytes(name = "model"): Uint8Array {
+export function statementBytes(name = "model", sha256Hex = "0".repeat(64)): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({
     _type: "https://in-toto.io/Statement/v1",
-    subject: [{ name, digest: { sha256: "0".repeat(64) } }],
+    subject: [{ name, digest: { sha256: sha256Hex } }],
     predicateType: "https://model_signing/signature/v1.0",
     predicate: {},
   }));
 }
 
-/** Writes JSON to a new temp file and returns its path. */
+let scratchDir: string | undefined;
+
+/**
+ * Writes JSON to a new file in a per-process temp dir (removed when the process unloads) and
+ * returns its path.
+ */
 export async function writeTempJson(value: unknown): Promise<string> {
-  const path = await Deno.makeTempFile({ prefix: "model-verify-test-", suffix: ".json" });
+  if (scratchDir === undefined) {
+    const dir = await Deno.makeTempDir({ prefix: "model-verify-sigstore-test-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    scratchDir = dir;
+  }
+  const path = await Deno.makeTempFile({ dir: scratchDir, suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify(value));
   return path;
 }
