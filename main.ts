@@ -122,7 +122,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
     const headline = failureMessage(command, error);
     const json = (logFormat ?? requestedLogFormat(argv, io.env)) === "json";
     io.stderr(json ? formatFailureJson(command, error, headline) : headline);
-    // The one-line reason for `kubectl describe pod` (/dev/termination-log in a pod).
+    // The one-line reason for `kubectl describe pod` (lib/report/termination.ts says where).
     await writeTerminationMessage(formatTerminationMessage(error, headline), io.env);
     return error.exitCode;
   }
@@ -141,6 +141,20 @@ function failureMessage(command: string, error: ModelVerifyError): string {
 
 if (import.meta.main) {
   const encoder = new TextEncoder();
+  // A rejection nothing awaits, or an error thrown from a callback, must never end in exit 0.
+  const fault = (reason: unknown) => {
+    const error = toModelVerifyError(reason);
+    Deno.stderr.writeSync(encoder.encode(formatVerifyFailure(error) + "\n"));
+    Deno.exit(error.exitCode);
+  };
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    fault(event.reason);
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    fault(event.error);
+  });
   const code = await run(Deno.args, {
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
@@ -159,5 +173,7 @@ if (import.meta.main) {
       return stop.signal;
     },
   });
+  // Let pending rejections surface (and fail the run) before the verdict becomes the exit code.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   Deno.exit(code);
 }

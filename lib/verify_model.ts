@@ -15,6 +15,8 @@ import { parseStatement } from "./bundle/statement.ts";
 import type { ParsedBundle } from "./bundle/types.ts";
 import type { VerifyConfig } from "./config/config.ts";
 import { IntegrityError, TrustMaterialError } from "./errors.ts";
+import type { HashAlgorithm } from "./manifest/engines.ts";
+import type { HashJob } from "./manifest/hash_file.ts";
 import { hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
 import {
   computeRootDigest,
@@ -60,6 +62,26 @@ export interface VerifyDeps {
   /** Called after the names were compared, before hashing starts. */
   onHashingStart?: (files: number, bytes: number) => void;
   env?: Record<string, string | undefined>;
+  /** Continuous mode only: digests of files unchanged since an earlier verification. */
+  digestCache?: DigestCache;
+}
+
+/**
+ * Remembers file digests between verifications in one process (`lib/agent/identity_cache.ts`).
+ * Without one, every job is hashed.
+ */
+export interface DigestCache {
+  /** Splits the jobs into digests still known (file identity unchanged) and jobs to hash. */
+  partition(
+    jobs: readonly HashJob[],
+    algorithm: HashAlgorithm,
+  ): Promise<{ known: Map<string, string>; toHash: HashJob[] }>;
+  /** Called only after the model verified: remembers the digests just computed. */
+  remember(
+    hashed: readonly HashJob[],
+    digests: ReadonlyMap<string, string>,
+    algorithm: HashAlgorithm,
+  ): Promise<void>;
 }
 
 /**
@@ -86,13 +108,18 @@ export async function verifyModel(
   if (!isEmptyDiff(earlyDiff)) throw mismatch(earlyDiff, config, false);
   const bytes = jobs.reduce((sum, job) => sum + job.end - job.start, 0);
   deps.onHashingStart?.(tree.files.length, bytes);
-  const actual = await hashJobs(jobs, {
+  const split = deps.digestCache
+    ? await deps.digestCache.partition(jobs, manifest.serialization.hashType)
+    : { known: new Map<string, string>(), toHash: jobs };
+  const hashed = await hashJobs(split.toHash, {
     algorithm: manifest.serialization.hashType,
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
+  const actual = split.known.size === 0 ? hashed : new Map([...split.known, ...hashed]);
   const diff = diffManifests(expected, actual);
   if (!isEmptyDiff(diff)) throw mismatch(diff, config, true);
+  await deps.digestCache?.remember(split.toHash, hashed, manifest.serialization.hashType);
   return {
     method: config.method,
     signer: verified.signer,

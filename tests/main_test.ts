@@ -5,10 +5,11 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { compilePermissionFlags } from "./_compile_flags.ts";
 import { REPO_ROOT, signedModel, tempDir } from "./_helpers.ts";
 
-/** Permission flags of the compiled binary (see the compile task in deno.json). */
-const PERMISSIONS = ["--allow-read", "--allow-env", "--allow-write", "--allow-net", "--allow-sys"];
+/** Permission flags of the compiled binary (the compile task in deno.json). */
+const PERMISSIONS = compilePermissionFlags();
 
 interface ProcessResult {
   code: number;

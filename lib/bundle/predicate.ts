@@ -5,7 +5,7 @@
  * @module
  */
 
-import { escapeName } from "../_escape.ts";
+import { quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { isHashAlgorithm, resourceAlgorithmName } from "../manifest/engines.ts";
 import {
@@ -48,7 +48,7 @@ function fromV1(statement: Statement): SignedManifest {
     if (typeof r.name !== "string") throw invalid(`${where}.name is missing`);
     if (r.algorithm !== algorithm) {
       throw invalid(
-        `${where}.algorithm is '${String(r.algorithm)}', but the serialization implies ` +
+        `${where}.algorithm is ${quoteValue(r.algorithm)}, but the serialization implies ` +
           `'${algorithm}'`,
       );
     }
@@ -98,10 +98,10 @@ function parseSerialization(value: unknown): Serialization {
   if (!isObject(value)) throw invalid("predicate.serialization is missing");
   const { method, hash_type: hashType, allow_symlinks: allowSymlinks } = value;
   if (method !== "files" && method !== "shards") {
-    throw invalid(`unknown serialization method '${String(method)}'`);
+    throw invalid(`unknown serialization method ${quoteValue(method)}`);
   }
   if (!isHashAlgorithm(hashType)) {
-    throw invalid(`unsupported hash_type '${String(hashType)}' (sha256, blake2b, blake3)`);
+    throw invalid(`unsupported hash_type ${quoteValue(hashType)} (sha256, blake2b, blake3)`);
   }
   if (typeof allowSymlinks !== "boolean") {
     throw invalid("predicate.serialization.allow_symlinks is not a boolean");
@@ -134,12 +134,14 @@ export function checkResourceName(name: string, serialization: Serialization, wh
   let path = name;
   if (serialization.method === "shards") {
     const match = /^(.*):(\d+):(\d+)$/.exec(name);
-    if (!match) throw invalid(`${where} '${escapeName(name)}' is not 'path:start:end'`);
+    if (!match) throw invalid(`${where} ${quoteValue(name)} is not 'path:start:end'`);
     const start = Number(match[2]);
     const end = Number(match[3]);
     const shard = serialization.shardSize!;
-    if (!(start < end) || start % shard !== 0 || end - start > shard) {
-      throw invalid(`${where} '${escapeName(name)}' is not a valid shard of size ${shard}`);
+    if (
+      !Number.isSafeInteger(end) || !(start < end) || start % shard !== 0 || end - start > shard
+    ) {
+      throw invalid(`${where} ${quoteValue(name)} is not a valid shard of size ${shard}`);
     }
     path = match[1]!;
   }
@@ -155,13 +157,13 @@ export function checkResourceName(name: string, serialization: Serialization, wh
     : path.split("/").some((c) => c === "" || c === "." || c === "..")
     ? "has an empty, '.' or '..' component"
     : undefined;
-  if (problem) throw invalid(`${where} '${escapeName(name)}' ${problem}`);
+  if (problem) throw invalid(`${where} ${quoteValue(name)} ${problem}`);
 }
 
 function rejectDuplicates(entries: readonly ManifestEntry[]): void {
   const seen = new Set<string>();
   for (const { name } of entries) {
-    if (seen.has(name)) throw invalid(`resource '${escapeName(name)}' is listed twice`);
+    if (seen.has(name)) throw invalid(`resource ${quoteValue(name)} is listed twice`);
     seen.add(name);
   }
 }

@@ -4,8 +4,10 @@
  * @module
  */
 
+import { quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./dsse.ts";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./parse_bundle.ts";
 
 /** in-toto Statement v1 `_type`. */
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
@@ -27,9 +29,6 @@ export interface Statement {
   predicate: Record<string, unknown>;
 }
 
-/** Deepest JSON nesting accepted in a payload; real payloads nest four levels. */
-const MAX_DEPTH = 64;
-
 /**
  * Parses and checks the statement.
  *
@@ -38,25 +37,28 @@ const MAX_DEPTH = 64;
  */
 export function parseStatement(payloadType: string, payload: Uint8Array): Statement {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw invalid(`payload type is '${payloadType}', expected '${IN_TOTO_PAYLOAD_TYPE}'`);
+    throw invalid(`payload type is ${quoteValue(payloadType)}, expected '${IN_TOTO_PAYLOAD_TYPE}'`);
   }
   let json: unknown;
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(payload);
-    checkDepth(text);
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+      throw invalid(`payload nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     json = JSON.parse(text);
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw invalid(`payload is not JSON (${error instanceof Error ? error.message : error})`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw invalid(`payload is not JSON (${quoteValue(reason)})`);
   }
   if (!isObject(json)) throw invalid("payload is not a JSON object");
   if (json._type !== STATEMENT_TYPE) {
-    throw invalid(`statement _type is '${String(json._type)}', expected '${STATEMENT_TYPE}'`);
+    throw invalid(`statement _type is ${quoteValue(json._type)}, expected '${STATEMENT_TYPE}'`);
   }
   const predicateType = json.predicateType;
   if (predicateType !== PREDICATE_TYPE && predicateType !== PREDICATE_TYPE_LEGACY) {
     throw invalid(
-      `unknown predicateType '${String(predicateType)}', expected '${PREDICATE_TYPE}'`,
+      `unknown predicateType ${quoteValue(predicateType)}, expected '${PREDICATE_TYPE}'`,
     );
   }
   if (!Array.isArray(json.subject) || json.subject.length === 0) {
@@ -66,32 +68,18 @@ export function parseStatement(payloadType: string, payload: Uint8Array): Statem
     if (!isObject(s) || typeof s.name !== "string" || !isObject(s.digest)) {
       throw invalid(`subject[${i}] needs a name and a digest`);
     }
-    const digest: Record<string, string> = {};
-    for (const [k, v] of Object.entries(s.digest)) {
-      if (typeof v !== "string") throw invalid(`subject[${i}].digest.${k} is not a string`);
-      digest[k] = v;
+    const entries = Object.entries(s.digest);
+    for (const [k, v] of entries) {
+      if (typeof v !== "string") {
+        throw invalid(`subject[${i}].digest[${quoteValue(k)}] is not a string`);
+      }
     }
-    return { name: s.name, digest };
+    // fromEntries defines own properties, so a "__proto__" key stays a plain key.
+    return { name: s.name, digest: Object.fromEntries(entries) as Record<string, string> };
   });
   const predicate = json.predicate;
   if (!isObject(predicate)) throw invalid("statement has no predicate object");
   return { subjects, predicateType, predicate };
-}
-
-/** Rejects JSON nested deeper than {@link MAX_DEPTH} before parsing it. */
-function checkDepth(text: string): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_DEPTH) throw invalid(`payload nests deeper than ${MAX_DEPTH} levels`);
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
 }
 
 function invalid(reason: string): InputError {

@@ -147,6 +147,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("health-port", "string", ["agent"], "Port of /healthz and /ready (default 8080).", {
     metavar: "PORT",
   }),
+  spec("health-address", "string", ["agent"], "Address of the health server (default: all).", {
+    metavar: "ADDR",
+  }),
   spec("skip-initial", "boolean", ["agent"], "Start ready; an init container already verified."),
   spec("watch", "boolean", ["agent"], "Also re-verify soon after files under the model change."),
   spec("sticky-ready", "boolean", ["agent"], "Stay ready when a later verification fails."),

@@ -8,6 +8,10 @@
  * file (then it is created). Writing never throws: a verdict must not be lost because its
  * explanation could not be stored.
  *
+ * The compiled binary cannot write `/dev/termination-log`: Deno lets only `--allow-all` open files
+ * below `/dev`, and the binary's permissions are narrower (see docs/container.md). In a pod, set
+ * `MODEL_SIGNING_TERMINATION_LOG` and `terminationMessagePath` to one file under `/tmp`.
+ *
  * @module
  */
 

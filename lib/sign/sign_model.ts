@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
+import { constants, createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
 import { basename } from "node:path";
 import type { X509Certificate } from "@sigstore/core";
 import { buildBundle, buildStatement, type BundleMaterial } from "../bundle/build_bundle.ts";
@@ -17,7 +17,7 @@ import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
 import { buildIgnoreList } from "../tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
-import { describeKey } from "../verify/public_key.ts";
+import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
 
 /** What was signed. */
 export interface SignResult {
@@ -34,7 +34,10 @@ export interface SignResult {
  */
 export async function signModel(config: SignConfig): Promise<SignResult> {
   const privateKey = await readKey(config.privateKeyPath);
-  const publicKey = describeKey(createPublicKey(privateKey), config.privateKeyPath);
+  // `sign key` also takes RSA (PKCS#1 v1.5; an RSA-PSS key signs with PSS) and Ed25519 keys;
+  // certificates stay EC-only, as their verification.
+  const describe = config.method === "key" ? describePublicKey : describeKey;
+  const publicKey = describe(createPublicKey(privateKey), config.privateKeyPath);
   let material: BundleMaterial = { kind: "publicKey", hint: publicKey.hint };
   if (config.method === "certificate") {
     material = await certificateMaterial(config, publicKey.key);
@@ -58,7 +61,7 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
   });
   const payload = buildStatement(basename(root), entries, serialization);
-  const signature = sign(publicKey.hash, pae("application/vnd.in-toto+json", payload), privateKey);
+  const signature = signPae(pae("application/vnd.in-toto+json", payload), privateKey, publicKey);
   await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
   return {
     signaturePath: config.signaturePath,
@@ -66,6 +69,22 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
     files: tree.files.length,
     resources: entries.length,
   };
+}
+
+/** Signs with the key's scheme: ECDSA with the curve's hash, RSA with SHA-256, Ed25519 pure. */
+function signPae(data: Uint8Array, privateKey: KeyObject, publicKey: LoadedKey): Uint8Array {
+  switch (publicKey.schemes[0]) {
+    case "ed25519":
+      return sign(null, data, privateKey);
+    case "rsa-pss":
+      return sign(publicKey.hash, data, {
+        key: privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
+    default:
+      return sign(publicKey.hash, data, privateKey);
+  }
 }
 
 async function readKey(path: string): Promise<KeyObject> {

@@ -1,11 +1,26 @@
 /**
  * Lists the regular files that make up a model, with relative POSIX names in byte order, applying
- * the ignore list and the symlink rule. Nothing here reads file content.
+ * the ignore list and the symlink rule. Nothing here reads file content or opens a file: every
+ * entry is classified with `lstat` (and `stat` for an allowed symlink), so a FIFO or a device in
+ * the model is rejected without being opened.
+ *
+ * The model directory is attacker-controlled input. The rules, each with its error code:
+ * - a symlink is rejected (`SYMLINK_NOT_ALLOWED`) unless symlinks are allowed, the model path
+ *   itself included, as upstream; an allowed link to a file is hashed with its target's content
+ *   under the link's name; a dangling link or a loop fails (`SYMLINK_BROKEN`); an allowed link
+ *   to a directory fails too (`SYMLINK_TO_DIRECTORY`), where upstream silently skips it, because
+ *   what lies behind it would reach the workload unverified;
+ * - a FIFO, socket or device fails (`SPECIAL_FILE`);
+ * - a name that is not valid UTF-8 fails (`NAME_NOT_UTF8`): Deno reports such names lossily
+ *   (each bad byte sequence becomes U+FFFD), so they could be hashed under a wrong name or
+ *   collide, and model_signing cannot write them to JSON either;
+ * - a directory or entry that cannot be read fails with its path and the OS error
+ *   (`MODEL_UNREADABLE`).
  *
  * @module
  */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { escapeName } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { isIgnored } from "./ignore.ts";
@@ -37,16 +52,24 @@ export interface WalkOptions {
 }
 
 /** Resolves the model path and tells whether it is a file or a directory. */
-export async function resolveModelRoot(modelPath: string): Promise<{ root: string; kind: "file" | "directory" }> {
+export async function resolveModelRoot(
+  modelPath: string,
+): Promise<{ root: string; kind: "file" | "directory" }> {
   let root: string;
   let info: Deno.FileInfo;
   try {
     root = await Deno.realPath(modelPath);
     info = await Deno.stat(root);
   } catch (error) {
+    const notFound = error instanceof Deno.errors.NotFound;
     throw new InputError(
-      error instanceof Deno.errors.NotFound ? "MODEL_NOT_FOUND" : "MODEL_UNREADABLE",
-      `Cannot read model path '${modelPath}': ${describe(error)}`,
+      notFound ? "MODEL_NOT_FOUND" : "MODEL_UNREADABLE",
+      notFound
+        ? `Model path '${
+          escapeName(modelPath)
+        }' does not exist (or is a dangling symbolic link); ` +
+          "pass the model directory or file as the last argument (MODEL_SIGNING_MODEL_PATH)"
+        : `Cannot read model path '${escapeName(modelPath)}': ${describe(error)}`,
       { cause: error },
     );
   }
@@ -54,17 +77,16 @@ export async function resolveModelRoot(modelPath: string): Promise<{ root: strin
   if (info.isDirectory) return { root, kind: "directory" };
   throw new InputError(
     "SPECIAL_FILE",
-    `Model path '${modelPath}' is neither a regular file nor a directory`,
+    `Model path '${escapeName(modelPath)}' is neither a regular file nor a directory ` +
+      "(a FIFO, socket or device)",
   );
 }
 
 /** Walks the whole model directory (or takes the single file). */
 export async function walkModel(modelPath: string, options: WalkOptions): Promise<ModelTree> {
   const { root, kind } = await resolveModelRoot(modelPath);
-  if (kind === "file") {
-    const info = await Deno.stat(root);
-    return { root, kind, files: [toModelFile(".", root, info)] };
-  }
+  await checkModelPathLink(modelPath, options);
+  if (kind === "file") return { root, kind, files: [await singleFile(root)] };
   const files: ModelFile[] = [];
   await walkDirectory(root, "", options, files);
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -81,11 +103,12 @@ export async function listNamedFiles(
   options: WalkOptions,
 ): Promise<ModelTree & { missing: string[] }> {
   const { root, kind } = await resolveModelRoot(modelPath);
+  await checkModelPathLink(modelPath, options);
   const files: ModelFile[] = [];
   const missing: string[] = [];
   for (const name of [...new Set(names)].sort()) {
     if (kind === "file") {
-      if (name === ".") files.push(toModelFile(".", root, await Deno.stat(root)));
+      if (name === ".") files.push(await singleFile(root));
       else missing.push(name);
       continue;
     }
@@ -98,17 +121,16 @@ export async function listNamedFiles(
     try {
       info = await Deno.lstat(path);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
         missing.push(name);
         continue;
       }
       throw unreadable(path, error);
     }
     await checkParents(root, name, options);
-    const file = await classify(path, name, info, options);
+    const file = await classify(path, name, info, options, "named");
     if (file === "directory") missing.push(name);
-    else if (file) files.push(file);
-    else missing.push(name);
+    else files.push(file);
   }
   return { root, kind, files, missing };
 }
@@ -126,34 +148,69 @@ async function walkDirectory(
     throw unreadable(dir, error);
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const counts = new Map<string, number>();
+  for (const entry of entries) counts.set(entry.name, (counts.get(entry.name) ?? 0) + 1);
   for (const entry of entries) {
     const name = prefix + entry.name;
-    if (isIgnored(name, options.ignored)) continue;
     const path = join(dir, entry.name);
+    const lossy = entry.name.includes(REPLACEMENT_CHARACTER);
+    // Two entries decoded to one name: at least one of them is not UTF-8.
+    if (lossy && counts.get(entry.name)! > 1) throw notUtf8(name);
+    if (!lossy && isIgnored(name, options.ignored)) continue;
     let info: Deno.FileInfo;
     try {
       info = await Deno.lstat(path);
     } catch (error) {
+      // The decoded name does not lead back to the entry: its bytes are not UTF-8.
+      if (lossy && error instanceof Deno.errors.NotFound) throw notUtf8(name);
       throw unreadable(path, error);
     }
-    const file = await classify(path, name, info, options);
-    if (file === "directory") {
-      if (!info.isSymlink) await walkDirectory(path, name + "/", options, out);
-    } else if (file) out.push(file);
+    if (lossy && isIgnored(name, options.ignored)) continue;
+    const file = await classify(path, name, info, options, "walk");
+    if (file === "directory") await walkDirectory(path, name + "/", options, out);
+    else out.push(file);
+  }
+}
+
+/** What Deno puts in place of each byte sequence of a name that is not UTF-8. */
+const REPLACEMENT_CHARACTER = "\uFFFD";
+
+/**
+ * Applies the symlink rule to the model path itself, as upstream does: a model path that is a
+ * symlink is rejected unless symlinks are allowed. Parent directories may be links (`/tmp` on
+ * some systems); only the last component is the model.
+ */
+async function checkModelPathLink(modelPath: string, options: WalkOptions): Promise<void> {
+  if (options.allowSymlinks) return;
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(resolve(modelPath));
+  } catch (error) {
+    throw unreadable(modelPath, error);
+  }
+  if (info.isSymlink) {
+    throw new InputError(
+      "SYMLINK_NOT_ALLOWED",
+      `Model path '${escapeName(modelPath)}' is a symbolic link; pass --allow-symlinks ` +
+        "(MODEL_SIGNING_ALLOW_SYMLINKS=true) to follow it, or pass the directory it points to",
+    );
   }
 }
 
 /**
  * Decides what an entry is: a file to hash, a directory to enter, or an error. A symlink (when
- * allowed) to a file is hashed with its target's content under the link's name; a symlink to a
- * directory is not entered, as upstream.
+ * allowed) to a file is hashed with its target's content under the link's name. In a walk, a
+ * symlink to a directory fails: upstream skips it silently, which would leave whatever it points
+ * to unverified but reachable by the workload. A name the signature lists (`named`) that turns
+ * out to be a directory, through a link or not, is reported as missing by the caller.
  */
 async function classify(
   path: string,
   name: string,
   info: Deno.FileInfo,
   options: WalkOptions,
-): Promise<ModelFile | "directory" | undefined> {
+  mode: "walk" | "named",
+): Promise<ModelFile | "directory"> {
   if (info.isSymlink) {
     if (!options.allowSymlinks) {
       throw new InputError(
@@ -174,9 +231,15 @@ async function classify(
         { cause: error },
       );
     }
-    if (target.isDirectory) return "directory";
     if (target.isFile) return toModelFile(name, path, target);
-    throw special(name);
+    if (!target.isDirectory) throw special(name);
+    if (mode === "named") return "directory";
+    throw new InputError(
+      "SYMLINK_TO_DIRECTORY",
+      `Model contains a symbolic link '${escapeName(name)}' to a directory; model_signing does ` +
+        "not hash through directory links, so the files behind it would not be verified: " +
+        "replace the link with the directory or add it to --ignore-paths",
+    );
   }
   if (info.isDirectory) return "directory";
   if (info.isFile) return toModelFile(name, path, info);
@@ -185,17 +248,36 @@ async function classify(
 
 /** Rejects a listed name reached through a symlinked directory unless symlinks are allowed. */
 async function checkParents(root: string, name: string, options: WalkOptions): Promise<void> {
+  if (options.allowSymlinks) return;
   const parts = name.split("/");
   for (let i = 1; i < parts.length; i++) {
     const prefix = parts.slice(0, i).join("/");
-    const info = await Deno.lstat(join(root, ...parts.slice(0, i)));
-    if (info.isSymlink && !options.allowSymlinks) {
+    const path = join(root, ...parts.slice(0, i));
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (error) {
+      throw unreadable(path, error);
+    }
+    if (info.isSymlink) {
       throw new InputError(
         "SYMLINK_NOT_ALLOWED",
         `Model path '${escapeName(prefix)}' is a symbolic link; pass --allow-symlinks to follow it`,
       );
     }
   }
+}
+
+/** The file of a single-file model, checked again: it may have been swapped since resolving. */
+async function singleFile(root: string): Promise<ModelFile> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(root);
+  } catch (error) {
+    throw unreadable(root, error);
+  }
+  if (!info.isFile) throw special(".");
+  return toModelFile(".", root, info);
 }
 
 function toModelFile(name: string, path: string, info: Deno.FileInfo): ModelFile {
@@ -210,12 +292,24 @@ function special(name: string): InputError {
   );
 }
 
-function unreadable(path: string, error: unknown): InputError {
-  return new InputError("MODEL_UNREADABLE", `Cannot read '${path}': ${describe(error)}`, {
-    cause: error,
-  });
+function notUtf8(name: string): InputError {
+  return new InputError(
+    "NAME_NOT_UTF8",
+    `Model contains a file name that is not valid UTF-8: '${escapeName(name)}' (each ` +
+      "undecodable byte sequence shown as \\ufffd); model_signing cannot sign such a name: " +
+      "rename the file, or add the directory that holds it to --ignore-paths",
+  );
 }
 
+function unreadable(path: string, error: unknown): InputError {
+  return new InputError(
+    "MODEL_UNREADABLE",
+    `Cannot read '${escapeName(path)}' in the model: ${describe(error)}`,
+    { cause: error },
+  );
+}
+
+/** The OS error's message, escaped: Deno quotes the path in it verbatim. */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return escapeName(error instanceof Error ? error.message : String(error));
 }

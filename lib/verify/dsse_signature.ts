@@ -5,10 +5,11 @@
  * @module
  */
 
-import { type KeyObject, verify } from "node:crypto";
+import { constants, type KeyObject, verify } from "node:crypto";
 import { pae, paeCompat } from "../bundle/dsse.ts";
 import type { DsseEnvelope } from "../bundle/types.ts";
 import { InputError, SignatureError } from "../errors.ts";
+import type { SignatureScheme } from "./public_key.ts";
 
 /** Which encoding a verified signature used. */
 export type PaeVariant = "standard" | "compat-v0.2";
@@ -18,7 +19,9 @@ export type PaeVariant = "standard" | "compat-v0.2";
  *
  * @param hash hash for the standard PAE (the curve's hash)
  * @param compatHash hash for the 0.2 encoding (upstream: the curve's hash for keys, SHA-256 for
- * certificates)
+ * certificates); tried for ECDSA only, the one scheme model_signing 0.2 had
+ * @param schemes how the signature may be made: ECDSA (default), RSA PKCS#1 v1.5, RSA-PSS (any
+ * salt length), Ed25519
  * @throws {InputError} `SIGNATURE_COUNT` for zero or several signatures
  * @throws {SignatureError} `SIGNATURE_INVALID` when neither encoding verifies
  */
@@ -28,6 +31,7 @@ export function verifyDsseSignature(
   hash: string,
   compatHash: string,
   signerName: string,
+  schemes: readonly SignatureScheme[] = ["ecdsa"],
 ): PaeVariant {
   if (envelope.signatures.length !== 1) {
     throw new InputError(
@@ -36,8 +40,10 @@ export function verifyDsseSignature(
     );
   }
   const sig = envelope.signatures[0]!.sig;
-  if (check(hash, pae(envelope.payloadType, envelope.payload), key, sig)) return "standard";
-  if (check(compatHash, paeCompat(envelope.payloadType, envelope.payload), key, sig)) {
+  const data = pae(envelope.payloadType, envelope.payload);
+  if (schemes.some((scheme) => check(scheme, hash, data, key, sig))) return "standard";
+  const compat = () => paeCompat(envelope.payloadType, envelope.payload);
+  if (schemes.includes("ecdsa") && check("ecdsa", compatHash, compat(), key, sig)) {
     return "compat-v0.2";
   }
   throw new SignatureError(
@@ -47,9 +53,29 @@ export function verifyDsseSignature(
   );
 }
 
-function check(hash: string, data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {
+function check(
+  scheme: SignatureScheme,
+  hash: string,
+  data: Uint8Array,
+  key: KeyObject,
+  sig: Uint8Array,
+): boolean {
   try {
-    return verify(hash, data, key, sig);
+    switch (scheme) {
+      case "ecdsa":
+      case "rsa-pkcs1v15":
+        return verify(hash, data, key, sig);
+      case "ed25519":
+        return verify(null, data, key, sig);
+      case "rsa-pss":
+        // An RSA-PSS key implies PSS padding; a plain RSA key needs it spelled out.
+        return (key.asymmetricKeyType === "rsa-pss" && verify(hash, data, key, sig)) ||
+          verify(hash, data, {
+            key,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: constants.RSA_PSS_SALTLEN_AUTO,
+          }, sig);
+    }
   } catch {
     return false;
   }

@@ -42,6 +42,7 @@ export function verifyWithKey(bundle: ParsedBundle, key: LoadedKey): VerifiedSig
       key.hash,
       key.hash,
       "the given public key",
+      key.schemes,
     );
     if (variant === "compat-v0.2") warnings.push("Signature uses the model_signing 0.2 encoding");
   } catch (error) {

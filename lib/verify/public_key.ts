@@ -1,6 +1,8 @@
 /**
  * Loads the user's public key (PEM SPKI, possibly after descriptive text, or a JWK) and maps an
- * EC key to the hash model_signing signs with for its curve.
+ * EC key to the hash model_signing signs with for its curve. The `key` method also takes RSA
+ * (2048 bits or more; PKCS#1 v1.5 or PSS with SHA-256) and Ed25519 keys, as the Go validation
+ * agent does; certificates stay EC-only ({@link describeKey}).
  *
  * @module
  */
@@ -16,11 +18,19 @@ export const CURVE_HASH: Readonly<Record<string, "sha256" | "sha384" | "sha512">
   secp521r1: "sha512",
 };
 
+/** How a signature is checked with a key. */
+export type SignatureScheme = "ecdsa" | "rsa-pkcs1v15" | "rsa-pss" | "ed25519";
+
+/** Smallest RSA modulus accepted, in bits. */
+export const MIN_RSA_BITS = 2048;
+
 /** A usable verification key. */
 export interface LoadedKey {
   key: KeyObject;
-  /** Hash of the ECDSA signatures for this curve. */
+  /** Hash of the signatures: the curve's for ECDSA, SHA-256 for RSA (unused for Ed25519). */
   hash: "sha256" | "sha384" | "sha512";
+  /** Schemes a signature by this key may use; ECDSA keys: `["ecdsa"]`. */
+  schemes: readonly SignatureScheme[];
   /** SHA-256 hex of the key's SPKI PEM: model_signing's `publicKey.hint`. */
   hint: string;
   /** Short description for reports, e.g. `EC P-384 key sha256:e845…`. */
@@ -49,7 +59,45 @@ export async function loadPublicKey(bytes: Uint8Array, source: string): Promise<
     );
   }
   if (key.type === "private") key = createPublicKey(key);
-  return describeKey(key, source);
+  return describePublicKey(key, source);
+}
+
+/**
+ * Like {@link describeKey}, and also accepts RSA keys of {@link MIN_RSA_BITS} bits or more
+ * (a plain RSA key verifies PKCS#1 v1.5 or PSS signatures, an RSA-PSS key only PSS) and Ed25519.
+ *
+ * @throws {TrustMaterialError} `KEY_UNSUPPORTED` for other types and small RSA keys
+ */
+export function describePublicKey(key: KeyObject, source: string): LoadedKey {
+  const type = key.asymmetricKeyType;
+  if (type === "ec") return describeKey(key, source);
+  const schemes: SignatureScheme[] | undefined = type === "rsa"
+    ? ["rsa-pkcs1v15", "rsa-pss"]
+    : type === "rsa-pss"
+    ? ["rsa-pss"]
+    : type === "ed25519"
+    ? ["ed25519"]
+    : undefined;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (!schemes || (type !== "ed25519" && bits < MIN_RSA_BITS)) {
+    const kind = type === "rsa" || type === "rsa-pss" ? `RSA ${bits}-bit` : type;
+    throw new TrustMaterialError(
+      "KEY_UNSUPPORTED",
+      `Public key '${source}' is ${kind ?? "of an unknown type"}; the key method takes elliptic ` +
+        `curve (P-256, P-384, P-521), RSA (${MIN_RSA_BITS} bits or more) or Ed25519 keys`,
+    );
+  }
+  const hint = hintOf(key);
+  const label = type === "ed25519"
+    ? "Ed25519"
+    : `${type === "rsa-pss" ? "RSA-PSS" : "RSA"} ${bits}`;
+  return { key, hash: "sha256", schemes, hint, description: `${label} key ${hint.slice(0, 16)}…` };
+}
+
+/** SHA-256 hex of the key's SPKI PEM: model_signing's `publicKey.hint`. */
+function hintOf(key: KeyObject): string {
+  const pem = key.export({ type: "spki", format: "pem" }) as string;
+  return createHash("sha256").update(pem).digest("hex");
 }
 
 /** Checks the key type and computes its hint; also used for certificate keys. */
@@ -64,14 +112,23 @@ export function describeKey(key: KeyObject, source: string): LoadedKey {
         "curve keys (P-256, P-384 or P-521)",
     );
   }
-  const pem = key.export({ type: "spki", format: "pem" }) as string;
-  const hint = createHash("sha256").update(pem).digest("hex");
+  const hint = hintOf(key);
   const size = { sha256: "P-256", sha384: "P-384", sha512: "P-521" }[hash];
-  return { key, hash, hint, description: `EC ${size} key ${hint.slice(0, 16)}…` };
+  return {
+    key,
+    hash,
+    schemes: ["ecdsa"],
+    hint,
+    description: `EC ${size} key ${hint.slice(0, 16)}…`,
+  };
 }
 
 async function fromJwk(text: string): Promise<KeyObject> {
   const jwk = JSON.parse(text) as JWK;
+  if (jwk.kty === "RSA" || (jwk.kty === "OKP" && jwk.crv === "Ed25519")) {
+    if (jwk.d !== undefined) throw new Error("JWK holds a private key; give the public key");
+    return createPublicKey({ key: jwk as Record<string, unknown>, format: "jwk" });
+  }
   const alg = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" }[jwk.crv ?? ""];
   if (jwk.kty !== "EC" || !alg) throw new Error(`JWK is ${jwk.kty} ${jwk.crv ?? ""}`);
   if (jwk.d !== undefined) throw new Error("JWK holds a private key; give the public key");

@@ -1,0 +1,245 @@
+/**
+ * Continuous mode, wired: the health server, the loop, the identity cache, the optional file
+ * watcher and tracing, until the stop signal (SIGTERM or SIGINT in the process). Also the traced
+ * one-shot verification that main.ts uses when no interval is given.
+ *
+ * @module
+ */
+
+import type { VerifyConfig } from "../config/config.ts";
+import { EXIT_OK, toModelVerifyError } from "../errors.ts";
+import { formatBytes } from "../report/text.ts";
+import { type VerifyDeps, verifyModel, type VerifyResult } from "../verify_model.ts";
+import {
+  type AgentLog,
+  AgentLoop,
+  REAL_TIMERS,
+  type RoundReport,
+  type Timers,
+  type Trigger,
+} from "./agent_loop.ts";
+import type { AgentOptions } from "./agent_options.ts";
+import { startHealthServer } from "./health_server.ts";
+import { type CacheStats, IdentityCache, type IdentityCacheOptions } from "./identity_cache.ts";
+import { createTracing, type SpanAttributes, type Tracing } from "./tracing.ts";
+import { type ModelWatcher, watchModel } from "./watch_model.ts";
+
+/** The process around the agent; tests inject the clock, the address and hooks. */
+export interface AgentIo {
+  env: Readonly<Record<string, string | undefined>>;
+  stderr: (text: string) => void;
+  /** Aborted on SIGTERM/SIGINT: the agent then stops cleanly and returns 0. */
+  stop: AbortSignal;
+  timers?: Timers;
+  /** Address of the health server; default all interfaces. */
+  hostname?: string;
+  onListen?: (port: number) => void;
+  onRound?: (report: RoundReport, stats: CacheStats | undefined) => void;
+  onWatchEvent?: (paths: string[]) => void;
+  cache?: IdentityCacheOptions;
+  debounceMs?: number;
+}
+
+/**
+ * Runs continuous validation until `io.stop` is aborted.
+ *
+ * @returns the exit code (0 after a clean stop)
+ * @throws {ConfigError} `HEALTH_PORT_UNAVAILABLE` when the health port cannot be bound
+ */
+export async function runAgent(
+  config: VerifyConfig,
+  options: AgentOptions,
+  io: AgentIo,
+): Promise<number> {
+  const timers = io.timers ?? REAL_TIMERS;
+  const log = createLog(config, io.stderr, timers);
+  const tracing = await createTracing(io.env, (message) => log.warn(message));
+  const cache = new IdentityCache(io.cache);
+  let stats: CacheStats | undefined;
+  const loop = new AgentLoop(
+    {
+      intervalMs: options.intervalMs,
+      skipInitial: options.skipInitial,
+      stickyReady: options.stickyReady,
+      fullRehashEvery: options.fullRehashEvery,
+      ...(io.debounceMs === undefined ? {} : { debounceMs: io.debounceMs }),
+    },
+    {
+      timers,
+      log,
+      onRound: (report) => io.onRound?.(report, stats),
+      verify: async (trigger, full) => {
+        const round = cache.round(full);
+        stats = round.stats;
+        const result = await verifyTraced(
+          config,
+          { env: { ...io.env }, digestCache: round },
+          io.env,
+          {
+            tracing,
+            trigger,
+            stats: round.stats,
+          },
+        );
+        for (const warning of result.warnings) log.warn(warning);
+        return { summary: summarize(result, round.stats) };
+      },
+    },
+  );
+  let server;
+  try {
+    server = startHealthServer({
+      port: options.healthPort,
+      ...(io.hostname ?? options.healthAddress
+        ? { hostname: io.hostname ?? options.healthAddress }
+        : {}),
+      state: () => loop.state,
+    });
+  } catch (error) {
+    await tracing.shutdown();
+    throw error;
+  }
+  log.info("Starting validation agent", {
+    interval: `${options.intervalMs / 1000}s`,
+    healthPort: server.port,
+    skipInitial: options.skipInitial,
+    watch: options.watch,
+    stickyReady: options.stickyReady,
+    fullRehashEvery: options.fullRehashEvery,
+    tracing: tracing.enabled,
+    model: config.modelPath,
+  });
+  io.onListen?.(server.port);
+  const stopped = new Promise<void>((resolve) => {
+    if (io.stop.aborted) resolve();
+    else io.stop.addEventListener("abort", () => resolve(), { once: true });
+  });
+  loop.start();
+  let watcher: ModelWatcher | undefined;
+  if (options.watch) {
+    try {
+      watcher = watchModel(config.modelPath, (paths) => {
+        io.onWatchEvent?.(paths);
+        loop.notifyChange();
+      }, (error) => log.warn(`File watcher stopped; the interval goes on: ${describe(error)}`));
+      log.info("Watching the model for changes", { path: config.modelPath });
+    } catch (error) {
+      log.warn(`Cannot watch the model for changes; the interval goes on: ${describe(error)}`);
+    }
+  }
+  await stopped;
+  log.info("Shutting down");
+  loop.stop();
+  watcher?.close();
+  await server.close();
+  await tracing.shutdown();
+  log.info("Stopped");
+  return EXIT_OK;
+}
+
+/** Extra context of a traced verification in continuous mode. */
+export interface TraceContext {
+  tracing: Tracing;
+  trigger: Trigger;
+  stats?: CacheStats;
+}
+
+/**
+ * `verifyModel` inside a `model.validate` span. Without a context (one-shot), tracing is set up
+ * from `env` for this one span and flushed before returning; that costs nothing when no OTLP
+ * endpoint is set.
+ */
+export async function verifyTraced(
+  config: VerifyConfig,
+  deps: VerifyDeps,
+  env: Readonly<Record<string, string | undefined>>,
+  context?: TraceContext,
+): Promise<VerifyResult> {
+  const tracing = context?.tracing ?? await createTracing(env);
+  if (!tracing.enabled) return await verifyModel(config, deps);
+  const started = performance.now();
+  const span = tracing.start({
+    "validation.type": context?.trigger ?? "initial",
+    "validation.method": config.method,
+    "validation.model_path": config.modelPath,
+  });
+  try {
+    const result = await verifyModel(config, deps);
+    span.end({
+      "validation.result": "success",
+      ...resultAttributes(result, context?.stats),
+    });
+    return result;
+  } catch (thrown) {
+    const error = toModelVerifyError(thrown);
+    span.end({
+      "validation.result": "failure",
+      "validation.seconds": (performance.now() - started) / 1000,
+      "validation.error_code": error.code,
+      ...(context?.stats ? statsAttributes(context.stats) : {}),
+    }, error);
+    throw error;
+  } finally {
+    if (!context) await tracing.shutdown();
+  }
+}
+
+function resultAttributes(result: VerifyResult, stats: CacheStats | undefined): SpanAttributes {
+  return {
+    "validation.files": result.files,
+    "validation.bytes": result.bytes,
+    "validation.seconds": result.seconds,
+    "validation.root_digest": result.rootDigest,
+    ...(stats ? statsAttributes(stats) : {
+      "validation.files_hashed": result.files,
+      "validation.bytes_hashed": result.bytes,
+    }),
+  };
+}
+
+function statsAttributes(stats: CacheStats): SpanAttributes {
+  return {
+    "validation.full_rehash": stats.full,
+    "validation.files_hashed": stats.filesHashed,
+    "validation.bytes_hashed": stats.bytesHashed,
+  };
+}
+
+function summarize(result: VerifyResult, stats: CacheStats): string {
+  const hashed = stats.full
+    ? "all re-hashed"
+    : `${stats.filesHashed} re-hashed (${formatBytes(stats.bytesHashed)}), ` +
+      `${stats.filesReused} unchanged`;
+  return `${result.files} files, ${formatBytes(result.bytes)}; ${hashed}; ` +
+    `${result.seconds.toFixed(2)} s; ${result.rootDigest}`;
+}
+
+const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+
+/** A line logger on stderr in the configured format (text or one JSON object per line). */
+export function createLog(
+  config: Pick<VerifyConfig, "logFormat" | "logLevel">,
+  write: (line: string) => void,
+  timers: Pick<Timers, "now">,
+): AgentLog {
+  const threshold = LEVELS.indexOf(config.logLevel);
+  const emit = (level: string, message: string, fields: Record<string, unknown> = {}) => {
+    if (LEVELS.indexOf(level) < threshold) return;
+    const time = new Date(timers.now()).toISOString();
+    if (config.logFormat === "json") {
+      write(JSON.stringify({ time, level, logger: "validation-agent", msg: message, ...fields }));
+      return;
+    }
+    const extra = Object.entries(fields).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join("");
+    write(`${time} ${level} ${message}${extra}`);
+  };
+  return {
+    info: (message, fields) => emit("INFO", message, fields),
+    warn: (message, fields) => emit("WARNING", message, fields),
+    error: (message, fields) => emit("ERROR", message, fields),
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

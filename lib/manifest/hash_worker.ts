@@ -1,0 +1,223 @@
+/**
+ * The hashing worker: the single entry file `worker_pool.ts` starts once per worker (and that
+ * `deno compile --include` must name). It hashes batches of jobs and answers with messages; it
+ * keeps nothing between batches but its two read buffers.
+ *
+ * It reads like `hashJob` (same checks, same errors), tuned for a thread of its own:
+ * - small jobs use blocking reads: an async file operation costs tens of microseconds, which
+ *   dominates a model of many small files, and nothing else waits on this thread;
+ * - big jobs read ahead into a second buffer while the first is hashed, so reading (a copy
+ *   from the page cache, done on Deno's I/O thread) overlaps hashing;
+ * - every {@link RECHECK_BYTES} it checks the file again (size, mtime, still linked), so a big
+ *   file changed or removed mid-read fails then, not after the rest of it was read.
+ * Memory per worker: two {@link READ_BUFFER} buffers, whatever the model size.
+ *
+ * Protocol (plain data):
+ * - in: {@link WorkerRequest} `{ batch, algorithm, jobs }`
+ * - out: {@link WorkerReply} `bytes` now and then while a batch runs (progress); `done` with
+ *   hex digests in job order and the bytes not yet reported; `failed` for the first job that
+ *   fails, with the error's class name, code and message.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { InputError, ModelVerifyError } from "../errors.ts";
+import { createHasher, type HashAlgorithm, type StreamHasher } from "./engines.ts";
+import type { HashJob } from "./hash_file.ts";
+import { toHex } from "./hash_jobs.ts";
+
+/** A batch of jobs sent to a worker. */
+export interface WorkerRequest {
+  batch: number;
+  algorithm: HashAlgorithm;
+  jobs: HashJob[];
+}
+
+/** What a worker sends back. */
+export type WorkerReply =
+  | { type: "bytes"; bytes: number }
+  | { type: "done"; batch: number; digests: string[]; bytes: number }
+  | {
+    type: "failed";
+    batch: number;
+    /** Name of the job that failed. */
+    job: string;
+    /** Error class name (`InputError`) when the error was a typed one. */
+    name: string;
+    code: string;
+    message: string;
+  };
+
+/** Size of each of the two read buffers. */
+export const READ_BUFFER = 1 << 20;
+/** Jobs at least this big read ahead asynchronously; smaller ones use blocking reads. */
+export const READ_AHEAD_MIN = 4 * READ_BUFFER;
+/** Bytes hashed between two progress messages, so a big file shows progress. */
+export const PROGRESS_BYTES = 32 << 20;
+/** Bytes read between two checks that the file is still the one listed (fails a big file early). */
+export const RECHECK_BYTES = 64 << 20;
+
+const buffers = [new Uint8Array(READ_BUFFER), new Uint8Array(READ_BUFFER)] as const;
+let unreported = 0;
+
+/** Batches run one after another: they share the buffers, and awaiting lets the next one in. */
+let queue = Promise.resolve();
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  queue = queue.then(() => runBatch(event.data));
+};
+
+/** Hashes one batch and posts `done` or `failed`; never rejects. */
+async function runBatch({ batch, algorithm, jobs }: WorkerRequest): Promise<void> {
+  const digests: string[] = [];
+  let current: HashJob | undefined;
+  try {
+    for (current of jobs) digests.push(toHex(await hashOne(current, algorithm)));
+    const reply: WorkerReply = { type: "done", batch, digests, bytes: unreported };
+    unreported = 0;
+    self.postMessage(reply);
+  } catch (error) {
+    const typed = error instanceof ModelVerifyError;
+    self.postMessage(
+      {
+        type: "failed",
+        batch,
+        job: current?.name ?? "",
+        name: typed ? error.name : "Error",
+        code: typed ? error.code : "INTERNAL",
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies WorkerReply,
+    );
+  }
+}
+
+async function hashOne(job: HashJob, algorithm: HashAlgorithm): Promise<Uint8Array> {
+  const hasher = await createHasher(algorithm);
+  const file = openChecked(job);
+  try {
+    if (job.end - job.start >= READ_AHEAD_MIN) await readAhead(file, job, hasher);
+    else readBlocking(file, job, hasher);
+    checkUnchanged(job, file.statSync());
+    return hasher.digest();
+  } catch (error) {
+    throw error instanceof InputError ? error : unreadable(job, error);
+  } finally {
+    file.close();
+  }
+}
+
+function openChecked(job: HashJob): Deno.FsFile {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(job.path, { read: true });
+  } catch (error) {
+    throw unreadable(job, error);
+  }
+  try {
+    checkUnchanged(job, file.statSync());
+    if (job.start > 0) file.seekSync(job.start, Deno.SeekMode.Start);
+    return file;
+  } catch (error) {
+    file.close();
+    throw error instanceof InputError ? error : unreadable(job, error);
+  }
+}
+
+function readBlocking(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): void {
+  const buffer = buffers[0];
+  let position = job.start;
+  while (position < job.end) {
+    const want = Math.min(buffer.length, job.end - position);
+    const n = file.readSync(want === buffer.length ? buffer : buffer.subarray(0, want));
+    if (n === null || n === 0) throw endedEarly(job, position);
+    hasher.update(buffer.subarray(0, n));
+    position += n;
+    counted(n);
+    if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
+  }
+}
+
+/** Reads the next buffer while hashing the current one. */
+async function readAhead(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): Promise<void> {
+  let position = job.start;
+  let requested = job.start;
+  let index = 0;
+  const request = (buffer: Uint8Array) => {
+    const want = Math.min(buffer.length, job.end - requested);
+    requested += want;
+    return file.read(want === buffer.length ? buffer : buffer.subarray(0, want));
+  };
+  let pending: Promise<number | null> | undefined = request(buffers[0]);
+  try {
+    while (pending) {
+      const n = await pending;
+      pending = undefined;
+      const buffer = buffers[index]!;
+      if (n === null || n === 0) throw endedEarly(job, position);
+      // After a short read (rare on regular files) the file offset, not `requested`, is next.
+      requested = Math.min(requested, position + n);
+      index ^= 1;
+      if (requested < job.end) pending = request(buffers[index]!);
+      hasher.update(buffer.subarray(0, n));
+      position += n;
+      counted(n);
+      if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
+    }
+  } finally {
+    // Never leave a read behind unobserved, whatever failed.
+    pending?.catch(() => {});
+  }
+}
+
+/** Whether the last `n` bytes of the `done` read so far crossed a multiple of RECHECK_BYTES. */
+function crossed(done: number, n: number): boolean {
+  return Math.floor(done / RECHECK_BYTES) > Math.floor((done - n) / RECHECK_BYTES);
+}
+
+function counted(n: number): void {
+  unreported += n;
+  if (unreported >= PROGRESS_BYTES) {
+    self.postMessage({ type: "bytes", bytes: unreported } satisfies WorkerReply);
+    unreported = 0;
+  }
+}
+
+/**
+ * The same check, code and message as `hash_file.ts`, plus: a file with no link left was
+ * removed (or replaced by a rename) while it was read, even though its old bytes still read.
+ */
+function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
+  if (info.nlink === 0) {
+    throw new InputError(
+      "FILE_CHANGED",
+      `Model file '${job.path}' was removed or replaced while being verified`,
+    );
+  }
+  const mtime = info.mtime?.getTime() ?? null;
+  const mtimeChanged = job.mtimeMs != null && mtime !== null && mtime !== job.mtimeMs;
+  if (!info.isFile || info.size !== job.fileSize || mtimeChanged) {
+    throw new InputError(
+      "FILE_CHANGED",
+      `Model file '${job.path}' changed while being verified ` +
+        `(size ${job.fileSize} -> ${info.size}${
+          mtimeChanged ? ", modification time differs" : ""
+        })`,
+    );
+  }
+}
+
+function endedEarly(job: HashJob, position: number): InputError {
+  return new InputError(
+    "FILE_CHANGED",
+    `Model file '${job.path}' ended at byte ${position}, expected ${job.end}: ` +
+      "it changed while being verified",
+  );
+}
+
+function unreadable(job: HashJob, error: unknown): InputError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new InputError("FILE_UNREADABLE", `Cannot read model file '${job.path}': ${detail}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,254 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  assert,
+  assertEquals,
+  assertFailsWith,
+  assertStringIncludes,
+} from "../../tests/_assert.ts";
+import { INTEROP_DIR, NO_INTEROP, tempDir, writeModel } from "../../tests/_helpers.ts";
+import { ConfigError, InputError, InternalError } from "../errors.ts";
+import { walkModel } from "../tree/walk_model.ts";
+import { HASH_ALGORITHMS } from "./engines.ts";
+import { type HashJob, hashJob } from "./hash_file.ts";
+import { toHex } from "./hash_jobs.ts";
+import { READ_AHEAD_MIN } from "./hash_worker.ts";
+import { planJobs } from "./plan_jobs.ts";
+import { BATCH_MAX_BYTES, BATCH_MAX_JOBS, hashInWorkers, planBatches } from "./worker_pool.ts";
+
+const MIB = 1 << 20;
+
+/** Deterministic bytes. */
+function bytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed || 1;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** A model whose files exercise both read paths of the worker and the batching. */
+async function mixedModel(root: string): Promise<string> {
+  const files: Record<string, Uint8Array> = {
+    "empty.bin": new Uint8Array(0),
+    "one.bin": bytes(1, 1),
+    "below_read_ahead.bin": bytes(READ_AHEAD_MIN - 1, 2),
+    "read_ahead.bin": bytes(READ_AHEAD_MIN + 12_345, 3),
+    "odd/nine.bin": bytes(9 * MIB + 7, 4),
+  };
+  for (let i = 0; i < 150; i++) files[`many/f${String(i).padStart(3, "0")}.txt`] = bytes(i * 37, i);
+  return await writeModel(root, files);
+}
+
+async function jobsOf(root: string, shardSize?: number): Promise<HashJob[]> {
+  const tree = await walkModel(root, { ignored: [], allowSymlinks: false });
+  return planJobs(tree.files, shardSize ? { method: "shards", shardSize } : { method: "files" });
+}
+
+function job(name: string, size: number): HashJob {
+  return { name, path: `/nowhere/${name}`, start: 0, end: size, fileSize: size };
+}
+
+Deno.test("planBatches() puts the largest jobs first and groups small ones", () => {
+  const jobs = [
+    job("small-a", 10),
+    job("huge", 3 * BATCH_MAX_BYTES),
+    job("small-b", 10),
+    job("big", BATCH_MAX_BYTES),
+    ...Array.from({ length: BATCH_MAX_JOBS + 5 }, (_, i) => job(`tiny-${i}`, 1)),
+  ];
+  const batches = planBatches(jobs);
+  assertEquals(batches[0], [1]);
+  assertEquals(batches[1], [3]);
+  assertEquals(batches[2]!.slice(0, 2), [0, 2]);
+  assertEquals(batches[2]!.length, BATCH_MAX_JOBS);
+  assertEquals(batches.flat().sort((a, b) => a - b), jobs.map((_, i) => i));
+  for (const batch of batches) {
+    const size = batch.reduce((sum, i) => sum + jobs[i]!.end, 0);
+    assert(batch.length === 1 || size <= BATCH_MAX_BYTES, `batch of ${size} bytes`);
+  }
+  assertEquals(planBatches([]), []);
+});
+
+Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every engine", async (t) => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  for (const shardSize of [undefined, MIB, 3]) {
+    const jobs = await jobsOf(root, shardSize);
+    const limited = shardSize === 3 ? jobs.filter((j) => j.fileSize < 400) : jobs;
+    for (const algorithm of HASH_ALGORITHMS) {
+      const expected: string[] = [];
+      for (const j of limited) expected.push(toHex(await hashJob(j, algorithm)));
+      for (const workers of [1, 2, 3]) {
+        await t.step(
+          `${algorithm}, shards ${shardSize ?? "none"}, ${workers} workers`,
+          async () => {
+            assertEquals(await hashInWorkers(limited, { algorithm, workers }), expected);
+          },
+        );
+      }
+    }
+  }
+});
+
+Deno.test("hashInWorkers() reports every byte and every job once", async () => {
+  await using dir = await tempDir();
+  const jobs = await jobsOf(await mixedModel(join(dir.path, "model")), MIB);
+  let bytes = 0;
+  const done: number[] = [];
+  await hashInWorkers(jobs, {
+    algorithm: "sha256",
+    workers: 2,
+    onBytes: (n) => bytes += n,
+    onJobsDone: (indices) => done.push(...indices),
+  });
+  assertEquals(bytes, jobs.reduce((sum, j) => sum + j.end - j.start, 0));
+  assertEquals(done.sort((a, b) => a - b), jobs.map((_, i) => i));
+});
+
+Deno.test("hashInWorkers() with no jobs starts no worker", async () => {
+  assertEquals(await hashInWorkers([], { algorithm: "sha256", workers: 4 }), []);
+});
+
+Deno.test({
+  name: "hashInWorkers() reproduces the upstream goldens (files, 1 GB and 8-byte shards)",
+  ignore: INTEROP_DIR === undefined,
+  async fn(t) {
+    const models = join(INTEROP_DIR!, "golden", "models");
+    const expectedDir = join(INTEROP_DIR!, "golden", "expected");
+    const fixtures: Record<string, string> = {
+      sample_model_file: "sample_model_file/file_model",
+      empty_model_file: "empty_model_file/empty_file_model",
+      sample_model_folder: "sample_model_folder/sample_model",
+      model_folder_with_empty_file: "model_folder_with_empty_file/empty_file_inside_model",
+      deep_model_folder: "deep_model_folder/deep_model",
+    };
+    const variants = [
+      { golden: "file/", suffix: "", shardSize: undefined },
+      { golden: "file_shard/", suffix: "", shardSize: 1_000_000_000 },
+      { golden: "file_shard/", suffix: "_small_shards", shardSize: 8 },
+    ];
+    for (const [fixture, path] of Object.entries(fixtures)) {
+      for (const v of variants) {
+        await t.step(`${v.golden}${fixture}${v.suffix}`, async () => {
+          const golden = await Deno.readTextFile(join(expectedDir, v.golden + fixture + v.suffix));
+          const jobs = await jobsOf(join(models, path), v.shardSize);
+          const digests = await hashInWorkers(jobs, { algorithm: "sha256", workers: 2 });
+          const lines = jobs.map((j, i) => `${j.name}:${digests[i]}`).sort();
+          assertEquals(lines, golden.split("\n").filter(Boolean).sort());
+        });
+      }
+    }
+  },
+});
+if (INTEROP_DIR === undefined) {
+  Deno.test({ name: `hashInWorkers() goldens skipped: ${NO_INTEROP}`, ignore: true, fn() {} });
+}
+
+Deno.test("hashInWorkers() fails with FILE_UNREADABLE naming a file that disappeared", async () => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const jobs = await jobsOf(root);
+  await Deno.remove(join(root, "odd", "nine.bin"));
+  const error = await assertFailsWith(
+    () => hashInWorkers(jobs, { algorithm: "sha256", workers: 2 }),
+    InputError,
+    "FILE_UNREADABLE",
+  );
+  assertStringIncludes(error.message, join(root, "odd", "nine.bin"));
+});
+
+Deno.test("hashInWorkers() fails with FILE_CHANGED when size or mtime changed after listing", async (t) => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const jobs = await jobsOf(root);
+  const grown = join(root, "many", "f010.txt");
+  await t.step("a small file grew (blocking reads)", async () => {
+    await Deno.writeTextFile(grown, "more", { append: true });
+    const error = await assertFailsWith(
+      () => hashInWorkers(jobs, { algorithm: "sha256", workers: 2 }),
+      InputError,
+      "FILE_CHANGED",
+    );
+    assertStringIncludes(error.message, grown);
+  });
+  await t.step("a big file was rewritten with the same size (read-ahead)", async () => {
+    const fresh = await jobsOf(root);
+    const big = join(root, "read_ahead.bin");
+    const index = fresh.findIndex((j) => j.path === big);
+    fresh[index] = { ...fresh[index]!, mtimeMs: fresh[index]!.mtimeMs! - 5_000 };
+    const error = await assertFailsWith(
+      () => hashInWorkers(fresh, { algorithm: "blake3", workers: 3 }),
+      InputError,
+      "FILE_CHANGED",
+    );
+    assertStringIncludes(error.message, big);
+  });
+});
+
+Deno.test("hashInWorkers() rejects once when several jobs fail", async () => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const jobs = await jobsOf(root);
+  await Deno.remove(join(root, "many"), { recursive: true });
+  await assertFailsWith(
+    () => hashInWorkers(jobs, { algorithm: "sha256", workers: 3 }),
+    InputError,
+    "FILE_UNREADABLE",
+  );
+});
+
+Deno.test("hashInWorkers() fails with WORKER_FAILED when a worker dies or cannot start", async (t) => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const jobs = await jobsOf(root);
+  const crashing = join(dir.path, "crashing_worker.js");
+  await Deno.writeTextFile(
+    crashing,
+    'self.onmessage = () => { throw new Error("worker blew up"); };\n',
+  );
+  await t.step("a worker throws", async () => {
+    const error = await assertFailsWith(
+      () =>
+        hashInWorkers(jobs, {
+          algorithm: "sha256",
+          workers: 2,
+          workerUrl: pathToFileURL(crashing),
+        }),
+      InternalError,
+      "WORKER_FAILED",
+    );
+    assertStringIncludes(error.message, "worker blew up");
+  });
+  await t.step("the worker module is missing", async () => {
+    await assertFailsWith(
+      () =>
+        hashInWorkers(jobs, {
+          algorithm: "sha256",
+          workers: 2,
+          workerUrl: pathToFileURL(join(dir.path, "absent_worker.js")),
+        }),
+      InternalError,
+      "WORKER_FAILED",
+    );
+  });
+});
+
+Deno.test("hashInWorkers() passes on an error thrown by a progress callback", async () => {
+  await using dir = await tempDir();
+  const jobs = await jobsOf(await mixedModel(join(dir.path, "model")));
+  await assertFailsWith(
+    () =>
+      hashInWorkers(jobs, {
+        algorithm: "sha256",
+        workers: 2,
+        onJobsDone: () => {
+          throw new ConfigError("STOP", "stop here");
+        },
+      }),
+    ConfigError,
+    "STOP",
+  );
+});
