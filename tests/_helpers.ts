@@ -8,6 +8,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { VerifyConfig } from "../lib/config/config.ts";
 import { run } from "../main.ts";
 
 /** Output of one CLI run. */
@@ -147,4 +148,29 @@ export async function editStatement(
     const replaced = edit(statement) ?? statement;
     envelope.payload = btoa(JSON.stringify(replaced));
   });
+}
+
+/** A key-method VerifyConfig for a fixture, with upstream defaults; `extra` overrides fields. */
+export function keyConfig(
+  fixture: { model: string; signature: string; publicKey: string },
+  extra: Partial<VerifyConfig> = {},
+): VerifyConfig {
+  return {
+    method: "key",
+    modelPath: fixture.model,
+    signaturePath: fixture.signature,
+    publicKeyPath: fixture.publicKey,
+    certificateChainPaths: [],
+    useStaging: false,
+    offline: false,
+    ignorePaths: [],
+    ignoreGitPaths: true,
+    ignoreUnsignedFiles: false,
+    allowSymlinks: false,
+    logFingerprints: false,
+    logLevel: "INFO",
+    logFormat: "text",
+    quiet: true,
+    ...extra,
+  };
 }

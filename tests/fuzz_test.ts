@@ -27,7 +27,7 @@ import { InputError, InternalError, ModelVerifyError } from "../lib/errors.ts";
 import { computeRootDigest, type SignedManifest } from "../lib/manifest/manifest.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { runCli, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
+import { keyConfig, runCli, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
 
 const SEED = Number(Deno.env.get("MODEL_VERIFY_FUZZ_SEED") ?? "20250601");
 const ITERATIONS = Number(Deno.env.get("MODEL_VERIFY_FUZZ_ITERATIONS") ?? "0") || undefined;
@@ -284,25 +284,8 @@ async function makeSeeds(dir: string): Promise<Seed[]> {
   return seeds;
 }
 
-function keyConfig(seed: Seed, signaturePath: string): VerifyConfig {
-  return {
-    method: "key",
-    modelPath: seed.model,
-    signaturePath,
-    publicKeyPath: seed.publicKey,
-    certificateChainPaths: [],
-    useStaging: false,
-    offline: false,
-    ignorePaths: [],
-    ignoreGitPaths: true,
-    ignoreUnsignedFiles: false,
-    allowSymlinks: false,
-    logFingerprints: false,
-    logLevel: "INFO",
-    logFormat: "text",
-    quiet: true,
-    maxWorkers: 1,
-  };
+function fuzzConfig(seed: Seed, signaturePath: string): VerifyConfig {
+  return keyConfig({ ...seed, signature: signaturePath }, { maxWorkers: 1 });
 }
 
 /** A mutant of the seed's bundle: byte-level or structural, on the bundle or inside the payload. */
@@ -401,7 +384,7 @@ Deno.test(`fuzz: a mutated bundle verifies only if what is signed is unchanged (
     const bytes = mutantBundle(seed, random);
     await Deno.writeFile(path, bytes);
     try {
-      await verifyModel(keyConfig(seed, path));
+      await verifyModel(fuzzConfig(seed, path));
     } catch (error) {
       assert(
         error instanceof ModelVerifyError && !(error instanceof InternalError),
@@ -456,7 +439,7 @@ Deno.test(`fuzz: a mutated statement, validly signed, verifies only if it names 
     await Deno.writeTextFile(path, JSON.stringify(bundle));
     let outcome = "verified";
     try {
-      await verifyModel(keyConfig(seed, path));
+      await verifyModel(fuzzConfig(seed, path));
       const manifest = toSignedManifest(parseStatement(payloadType, payload));
       assert(
         sameFiles(manifest, seed.manifest),

@@ -7,35 +7,21 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import type { VerifyConfig } from "../lib/config/config.ts";
 import { InputError, IntegrityError, type ModelVerifyError } from "../lib/errors.ts";
 import { CHUNK_SIZE, type HashJob, hashJob } from "../lib/manifest/hash_file.ts";
 import { type VerifyDeps, verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
-import { REPO_ROOT, runCli, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
+import {
+  keyConfig,
+  REPO_ROOT,
+  runCli,
+  SAMPLE_MODEL,
+  tempDir,
+  writeKeyPair,
+  writeModel,
+} from "./_helpers.ts";
 
 type Fixture = { model: string; signature: string; publicKey: string };
-
-function keyConfig(f: Fixture, extra: Partial<VerifyConfig> = {}): VerifyConfig {
-  return {
-    method: "key",
-    modelPath: f.model,
-    signaturePath: f.signature,
-    publicKeyPath: f.publicKey,
-    certificateChainPaths: [],
-    useStaging: false,
-    offline: false,
-    ignorePaths: [],
-    ignoreGitPaths: true,
-    ignoreUnsignedFiles: false,
-    allowSymlinks: false,
-    logFingerprints: false,
-    logLevel: "INFO",
-    logFormat: "text",
-    quiet: true,
-    ...extra,
-  };
-}
 
 /**
  * Expects verification to fail with `type` and `code`, both in-process (the typed error) and

@@ -13,7 +13,6 @@ import { encodeBase64 } from "../lib/_base64.ts";
 import { pae } from "../lib/bundle/dsse.ts";
 import { MAX_SIGNATURE_BYTES } from "../lib/bundle/parse_bundle.ts";
 import { PREDICATE_TYPE } from "../lib/bundle/statement.ts";
-import type { VerifyConfig } from "../lib/config/config.ts";
 import {
   InputError,
   IntegrityError,
@@ -24,7 +23,7 @@ import { computeRootDigest } from "../lib/manifest/manifest.ts";
 import { readSignatureFile } from "../lib/read_files.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
-import { REPO_ROOT, runCli, signedModel, tempDir } from "./_helpers.ts";
+import { keyConfig, REPO_ROOT, runCli, signedModel, tempDir } from "./_helpers.ts";
 
 type Fixture = Awaited<ReturnType<typeof signedModel>>;
 
@@ -39,26 +38,6 @@ const HAS_MKFIFO = await (async () => {
   }
 })();
 type Json = Record<string, unknown>;
-
-function keyConfig(f: Fixture): VerifyConfig {
-  return {
-    method: "key",
-    modelPath: f.model,
-    signaturePath: f.signature,
-    publicKeyPath: f.publicKey,
-    certificateChainPaths: [],
-    useStaging: false,
-    offline: false,
-    ignorePaths: [],
-    ignoreGitPaths: true,
-    ignoreUnsignedFiles: false,
-    allowSymlinks: false,
-    logFingerprints: false,
-    logLevel: "INFO",
-    logFormat: "text",
-    quiet: true,
-  };
-}
 
 /** Expects `type`/`code` in-process and exit 1 with one clean line through the CLI. */
 async function expectFailure(

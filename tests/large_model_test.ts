@@ -144,7 +144,8 @@ for (
         verifyModel(keyConfig(f), {
           onHashingStart: () => started = true,
           onProgress: (p) => {
-            if (p.bytesDone > 0 && p.filesDone < p.filesTotal) changed ??= change(weights);
+            // Only the weights have this many bytes: their worker is reading them now.
+            if (p.bytesDone >= 32 * MIB && p.filesDone < p.filesTotal) changed ??= change(weights);
           },
         }),
       InputError,

@@ -5,7 +5,6 @@
 
 import { join } from "node:path";
 import { InputError, IntegrityError } from "../lib/errors.ts";
-import type { VerifyConfig } from "../lib/config/config.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import {
   assert,
@@ -14,27 +13,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "./_assert.ts";
-import { editStatement, runCli, signedModel, tempDir, writeModel } from "./_helpers.ts";
-
-function keyConfig(fixture: { model: string; signature: string; publicKey: string }): VerifyConfig {
-  return {
-    method: "key",
-    modelPath: fixture.model,
-    signaturePath: fixture.signature,
-    publicKeyPath: fixture.publicKey,
-    certificateChainPaths: [],
-    useStaging: false,
-    offline: false,
-    ignorePaths: [],
-    ignoreGitPaths: true,
-    ignoreUnsignedFiles: false,
-    allowSymlinks: false,
-    logFingerprints: false,
-    logLevel: "INFO",
-    logFormat: "text",
-    quiet: true,
-  };
-}
+import { editStatement, keyConfig, runCli, signedModel, tempDir, writeModel } from "./_helpers.ts";
 
 Deno.test("verify key reports what it verified on success", async () => {
   await using dir = await tempDir();

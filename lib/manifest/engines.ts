@@ -8,6 +8,9 @@
 import { createHash } from "node:crypto";
 import { createBLAKE3 } from "hash-wasm";
 
+/** BLAKE3 instances whose digest was taken, ready for the next file (per thread). */
+const idleBlake3: Awaited<ReturnType<typeof createBLAKE3>>[] = [];
+
 /** Content hash algorithms of the OMS format (`predicate.serialization.hash_type`). */
 export const HASH_ALGORITHMS = ["sha256", "blake2b", "blake3"] as const;
 /** One of {@link HASH_ALGORITHMS}. */
@@ -40,11 +43,16 @@ export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHash
       };
     }
     case "blake3": {
-      const hash = await createBLAKE3();
+      // A WASM instance costs far more than hashing a small file: reuse finished ones.
+      const hash = idleBlake3.pop() ?? await createBLAKE3();
       hash.init();
       return {
         update: (data) => void hash.update(data),
-        digest: () => hash.digest("binary"),
+        digest: () => {
+          const digest = hash.digest("binary");
+          idleBlake3.push(hash);
+          return digest;
+        },
       };
     }
   }

@@ -1,3 +1,4 @@
+import { blake3 } from "hash-wasm";
 import { assertEquals } from "../../tests/_assert.ts";
 import {
   createHasher,
@@ -32,4 +33,19 @@ Deno.test("isHashAlgorithm() accepts only the OMS hash types", () => {
 Deno.test("resourceAlgorithmName() names shard engines with their size", () => {
   assertEquals(resourceAlgorithmName("sha256"), "sha256");
   assertEquals(resourceAlgorithmName("blake3", 1024), "blake3-sharded-1024");
+});
+
+Deno.test("createHasher() gives correct BLAKE3 digests when instances are reused or interleaved", async () => {
+  const text = (t: string) => new TextEncoder().encode(t);
+  const a = await createHasher("blake3");
+  const b = await createHasher("blake3");
+  a.update(text("ab"));
+  b.update(text("xy"));
+  a.update(text("c"));
+  assertEquals(toHex(a.digest()), ABC.blake3);
+  const c = await createHasher("blake3"); // takes a's finished instance
+  c.update(text("abc"));
+  b.update(text("z"));
+  assertEquals(toHex(c.digest()), ABC.blake3);
+  assertEquals(toHex(b.digest()), await blake3("xyz")); // hash-wasm's one-shot function
 });

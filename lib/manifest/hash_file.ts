@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeName } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { createHasher, type HashAlgorithm } from "./engines.ts";
 
@@ -41,11 +42,11 @@ export async function hashJob(
   const hasher = await createHasher(algorithm);
   let file: Deno.FsFile;
   try {
+    // Opening a FIFO for reading would block until a writer comes: check the type first.
+    checkRegularFile(job, await Deno.stat(job.path));
     file = await Deno.open(job.path, { read: true });
   } catch (error) {
-    throw new InputError("FILE_UNREADABLE", `Cannot read model file '${job.path}': ${msg(error)}`, {
-      cause: error,
-    });
+    throw error instanceof InputError ? error : unreadable(job, error);
   }
   try {
     const before = await file.stat();
@@ -56,13 +57,7 @@ export async function hashJob(
     while (position < job.end) {
       const want = Math.min(buffer.length, job.end - position);
       const n = await file.read(want === buffer.length ? buffer : buffer.subarray(0, want));
-      if (n === null || n === 0) {
-        throw new InputError(
-          "FILE_CHANGED",
-          `Model file '${job.path}' ended at byte ${position}, expected ${job.end}: ` +
-            "it changed while being verified",
-        );
-      }
+      if (n === null || n === 0) throw endedEarly(job, position);
       hasher.update(buffer.subarray(0, n));
       position += n;
       onBytes?.(n);
@@ -70,22 +65,31 @@ export async function hashJob(
     checkUnchanged(job, await file.stat());
     return hasher.digest();
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError("FILE_UNREADABLE", `Cannot read model file '${job.path}': ${msg(error)}`, {
-      cause: error,
-    });
+    throw error instanceof InputError ? error : unreadable(job, error);
   } finally {
     file.close();
   }
 }
 
-function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
-  const mtime = info.mtime?.getTime() ?? null;
-  const mtimeChanged = job.mtimeMs != null && mtime !== null && mtime !== job.mtimeMs;
-  if (!info.isFile || info.size !== job.fileSize || mtimeChanged) {
+/**
+ * Fails unless the file is still what was listed: a regular file of the same size and
+ * modification time, still linked (a removed or renamed-over file keeps reading its old bytes).
+ * Shared with the hashing worker.
+ */
+export function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
+  checkRegularFile(job, info);
+  if (info.nlink === 0) {
     throw new InputError(
       "FILE_CHANGED",
-      `Model file '${job.path}' changed while being verified ` +
+      `Model file '${escapeName(job.path)}' was removed or replaced while being verified`,
+    );
+  }
+  const mtime = info.mtime?.getTime() ?? null;
+  const mtimeChanged = job.mtimeMs != null && mtime !== null && mtime !== job.mtimeMs;
+  if (info.size !== job.fileSize || mtimeChanged) {
+    throw new InputError(
+      "FILE_CHANGED",
+      `Model file '${escapeName(job.path)}' changed while being verified ` +
         `(size ${job.fileSize} -> ${info.size}${
           mtimeChanged ? ", modification time differs" : ""
         })`,
@@ -93,6 +97,31 @@ function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
   }
 }
 
-function msg(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Fails when the path is no longer a regular file (replaced by a FIFO, device or directory). */
+export function checkRegularFile(job: HashJob, info: Deno.FileInfo): void {
+  if (!info.isFile) {
+    throw new InputError(
+      "FILE_CHANGED",
+      `Model file '${escapeName(job.path)}' is no longer a regular file`,
+    );
+  }
+}
+
+/** The file ended before the bytes the listing promised. */
+export function endedEarly(job: HashJob, position: number): InputError {
+  return new InputError(
+    "FILE_CHANGED",
+    `Model file '${escapeName(job.path)}' ended at byte ${position}, expected ${job.end}: ` +
+      "it changed while being verified",
+  );
+}
+
+/** An OS error while opening or reading. */
+export function unreadable(job: HashJob, error: unknown): InputError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new InputError(
+    "FILE_UNREADABLE",
+    `Cannot read model file '${escapeName(job.path)}': ${escapeName(detail)}`,
+    { cause: error },
+  );
 }

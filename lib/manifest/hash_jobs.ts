@@ -54,13 +54,12 @@ export async function hashJobs(
   options: HashOptions,
 ): Promise<Map<string, string>> {
   const tracker = new ProgressTracker(jobs, options.onProgress);
-  const workers = options.maxWorkers ?? await availableCpus();
   const small = tracker.bytesTotal < SERIAL_MAX_BYTES && jobs.length <= SERIAL_MAX_JOBS;
   const digests = small
     ? await hashSerially(jobs, options.algorithm, tracker)
     : await hashInWorkers(jobs, {
       algorithm: options.algorithm,
-      workers,
+      workers: options.maxWorkers ?? await availableCpus(),
       onBytes: (n) => tracker.addBytes(n),
       onJobsDone: (indices) => tracker.jobsDone(indices),
     });

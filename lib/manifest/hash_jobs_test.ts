@@ -124,7 +124,8 @@ async function changeMidHash(change: (path: string) => Promise<void>): Promise<I
       hashJobs(jobs, {
         algorithm: "sha256",
         onProgress: (p) => {
-          if (p.bytesDone > 0 && p.jobsDone === 0) changed ??= change(path);
+          // Only the huge file has this many bytes: its worker is reading it now.
+          if (p.bytesDone >= 32 * MIB && p.filesDone < p.filesTotal) changed ??= change(path);
         },
       }),
     InputError,

@@ -25,8 +25,15 @@
 
 import { InputError, ModelVerifyError } from "../errors.ts";
 import { createHasher, type HashAlgorithm, type StreamHasher } from "./engines.ts";
-import type { HashJob } from "./hash_file.ts";
+import {
+  checkRegularFile,
+  checkUnchanged,
+  endedEarly,
+  type HashJob,
+  unreadable,
+} from "./hash_file.ts";
 import { toHex } from "./hash_jobs.ts";
+import { READ_AHEAD_MIN, READ_BUFFER } from "./worker_pool.ts";
 
 /** A batch of jobs sent to a worker. */
 export interface WorkerRequest {
@@ -50,10 +57,6 @@ export type WorkerReply =
     message: string;
   };
 
-/** Size of each of the two read buffers. */
-export const READ_BUFFER = 1 << 20;
-/** Jobs at least this big read ahead asynchronously; smaller ones use blocking reads. */
-export const READ_AHEAD_MIN = 4 * READ_BUFFER;
 /** Bytes hashed between two progress messages, so a big file shows progress. */
 export const PROGRESS_BYTES = 32 << 20;
 /** Bytes read between two checks that the file is still the one listed (fails a big file early). */
@@ -110,9 +113,11 @@ async function hashOne(job: HashJob, algorithm: HashAlgorithm): Promise<Uint8Arr
 function openChecked(job: HashJob): Deno.FsFile {
   let file: Deno.FsFile;
   try {
+    // Opening a FIFO for reading would block until a writer comes: check the type first.
+    checkRegularFile(job, Deno.statSync(job.path));
     file = Deno.openSync(job.path, { read: true });
   } catch (error) {
-    throw unreadable(job, error);
+    throw error instanceof InputError ? error : unreadable(job, error);
   }
   try {
     checkUnchanged(job, file.statSync());
@@ -181,43 +186,4 @@ function counted(n: number): void {
     self.postMessage({ type: "bytes", bytes: unreported } satisfies WorkerReply);
     unreported = 0;
   }
-}
-
-/**
- * The same check, code and message as `hash_file.ts`, plus: a file with no link left was
- * removed (or replaced by a rename) while it was read, even though its old bytes still read.
- */
-function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
-  if (info.nlink === 0) {
-    throw new InputError(
-      "FILE_CHANGED",
-      `Model file '${job.path}' was removed or replaced while being verified`,
-    );
-  }
-  const mtime = info.mtime?.getTime() ?? null;
-  const mtimeChanged = job.mtimeMs != null && mtime !== null && mtime !== job.mtimeMs;
-  if (!info.isFile || info.size !== job.fileSize || mtimeChanged) {
-    throw new InputError(
-      "FILE_CHANGED",
-      `Model file '${job.path}' changed while being verified ` +
-        `(size ${job.fileSize} -> ${info.size}${
-          mtimeChanged ? ", modification time differs" : ""
-        })`,
-    );
-  }
-}
-
-function endedEarly(job: HashJob, position: number): InputError {
-  return new InputError(
-    "FILE_CHANGED",
-    `Model file '${job.path}' ended at byte ${position}, expected ${job.end}: ` +
-      "it changed while being verified",
-  );
-}
-
-function unreadable(job: HashJob, error: unknown): InputError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new InputError("FILE_UNREADABLE", `Cannot read model file '${job.path}': ${detail}`, {
-    cause: error,
-  });
 }

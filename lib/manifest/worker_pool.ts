@@ -24,12 +24,26 @@ export interface PoolOptions {
   workerUrl?: URL;
 }
 
+/** Size of each of the two read buffers of a worker: memory is workers x 2 x this. */
+export const READ_BUFFER = 1 << 20;
+/** Jobs at least this big read ahead asynchronously; smaller ones use blocking reads. */
+export const READ_AHEAD_MIN = 4 * READ_BUFFER;
+
 /** A batch closes once it holds this many jobs... */
 export const BATCH_MAX_JOBS = 64;
 /** ...or this many bytes. Big jobs go alone; small files travel together. */
 export const BATCH_MAX_BYTES = 16 << 20;
-/** Batches sent to a worker before it answers, so it never waits for the next one. */
-const IN_FLIGHT = 2;
+/**
+ * Batches a worker may hold: a second small batch waits in its queue so it does not idle for a
+ * round trip between small batches. A big batch is never queued behind another: it would wait
+ * there while another worker has nothing left to do.
+ */
+export const IN_FLIGHT = 2;
+
+/** Whether a worker holding `inFlight` batches gets the next batch, of `bytes` bytes, now. */
+export function takesNext(inFlight: number, bytes: number): boolean {
+  return inFlight === 0 || (inFlight < IN_FLIGHT && bytes < BATCH_MAX_BYTES);
+}
 
 const WORKER_URL = new URL("./hash_worker.ts", import.meta.url);
 
@@ -68,6 +82,7 @@ export function hashInWorkers(
   options: PoolOptions,
 ): Promise<string[]> {
   const batches = planBatches(jobs);
+  const batchBytes = batches.map((b) => b.reduce((sum, i) => sum + size(jobs[i]!), 0));
   const digests = new Array<string>(jobs.length);
   if (batches.length === 0) return Promise.resolve(digests);
   return new Promise<string[]>((resolve, reject) => {
@@ -85,17 +100,23 @@ export function hashInWorkers(
       else resolve(digests);
     };
 
+    /** Sends the next batch to `worker` if it takes it; whether it did. */
+    const feedOne = (worker: Worker): boolean => {
+      if (settled || nextBatch >= batches.length) return false;
+      const held = inFlight.get(worker) ?? 0;
+      if (!takesNext(held, batchBytes[nextBatch]!)) return false;
+      const batch = nextBatch++;
+      const request: WorkerRequest = {
+        batch,
+        algorithm: options.algorithm,
+        jobs: batches[batch]!.map((i) => jobs[i]!),
+      };
+      worker.postMessage(request);
+      inFlight.set(worker, held + 1);
+      return true;
+    };
     const feed = (worker: Worker) => {
-      while (!settled && (inFlight.get(worker) ?? 0) < IN_FLIGHT && nextBatch < batches.length) {
-        const batch = nextBatch++;
-        const request: WorkerRequest = {
-          batch,
-          algorithm: options.algorithm,
-          jobs: batches[batch]!.map((i) => jobs[i]!),
-        };
-        worker.postMessage(request);
-        inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
-      }
+      while (feedOne(worker));
     };
 
     const receive = (worker: Worker, reply: WorkerReply) => {
@@ -140,7 +161,10 @@ export function hashInWorkers(
         };
         worker.onmessageerror = () => settle(workerFailed("a message could not be read"));
       }
-      for (const worker of workers) feed(worker);
+      // Round-robin: every worker gets its first batch before any gets a second.
+      for (let round = 0; round < IN_FLIGHT; round++) {
+        for (const worker of workers) feedOne(worker);
+      }
     } catch (error) {
       settle(workerFailed(error instanceof Error ? error.message : String(error)));
     }

@@ -12,9 +12,16 @@ import { walkModel } from "../tree/walk_model.ts";
 import { HASH_ALGORITHMS } from "./engines.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
 import { toHex } from "./hash_jobs.ts";
-import { READ_AHEAD_MIN } from "./hash_worker.ts";
 import { planJobs } from "./plan_jobs.ts";
-import { BATCH_MAX_BYTES, BATCH_MAX_JOBS, hashInWorkers, planBatches } from "./worker_pool.ts";
+import {
+  BATCH_MAX_BYTES,
+  BATCH_MAX_JOBS,
+  hashInWorkers,
+  IN_FLIGHT,
+  planBatches,
+  READ_AHEAD_MIN,
+  takesNext,
+} from "./worker_pool.ts";
 
 const MIB = 1 << 20;
 
@@ -70,6 +77,48 @@ Deno.test("planBatches() puts the largest jobs first and groups small ones", () 
     assert(batch.length === 1 || size <= BATCH_MAX_BYTES, `batch of ${size} bytes`);
   }
   assertEquals(planBatches([]), []);
+});
+
+Deno.test("takesNext() queues a second batch only when it is small", () => {
+  assertEquals(takesNext(0, 10 * BATCH_MAX_BYTES), true);
+  assertEquals(takesNext(0, 1), true);
+  assertEquals(takesNext(1, 1), true);
+  assertEquals(takesNext(1, BATCH_MAX_BYTES), false);
+  assertEquals(takesNext(IN_FLIGHT, 1), false);
+});
+
+Deno.test("hashInWorkers() gives each worker its first batch before any gets a second", async (t) => {
+  await using dir = await tempDir();
+  // A stand-in worker that reads nothing and answers with its own identity as every digest.
+  const tagging = join(dir.path, "tagging_worker.js");
+  await Deno.writeTextFile(
+    tagging,
+    `const tag = crypto.randomUUID();
+self.onmessage = (e) => self.postMessage({
+  type: "done", batch: e.data.batch, digests: e.data.jobs.map(() => tag), bytes: 0,
+});
+`,
+  );
+  const workerUrl = pathToFileURL(tagging);
+  const big = (name: string) => job(name, 4 * BATCH_MAX_BYTES);
+  await t.step("two big files on two workers: one each", async () => {
+    const tags = await hashInWorkers([big("a"), big("b")], {
+      algorithm: "sha256",
+      workers: 2,
+      workerUrl,
+    });
+    assertEquals(new Set(tags).size, 2);
+  });
+  await t.step("one big file and small ones: the small ones do not wait behind it", async () => {
+    const small = Array.from({ length: 5 }, (_, i) => job(`small-${i}`, 100));
+    const tags = await hashInWorkers([...small, big("weights")], {
+      algorithm: "sha256",
+      workers: 2,
+      workerUrl,
+    });
+    assertEquals(new Set(tags.slice(0, 5)).size, 1);
+    assert(tags[0] !== tags[5], "the small files went to the other worker");
+  });
 });
 
 Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every engine", async (t) => {
@@ -207,7 +256,7 @@ Deno.test("hashInWorkers() fails with WORKER_FAILED when a worker dies or cannot
   const crashing = join(dir.path, "crashing_worker.js");
   await Deno.writeTextFile(
     crashing,
-    'self.onmessage = () => { throw new Error("worker blew up"); };\n',
+    'self.onmessage = () => { throw new Error("deliberate crash of a test worker"); };\n',
   );
   await t.step("a worker throws", async () => {
     const error = await assertFailsWith(
@@ -220,7 +269,7 @@ Deno.test("hashInWorkers() fails with WORKER_FAILED when a worker dies or cannot
       InternalError,
       "WORKER_FAILED",
     );
-    assertStringIncludes(error.message, "worker blew up");
+    assertStringIncludes(error.message, "deliberate crash of a test worker");
   });
   await t.step("the worker module is missing", async () => {
     await assertFailsWith(

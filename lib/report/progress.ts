@@ -114,7 +114,7 @@ export interface ProgressSink {
   write: (text: string) => void;
   /** A live bar on a terminal; plain lines otherwise. */
   isTerminal: boolean;
-  /** Width of the terminal; 80 when unknown. */
+  /** Width of the terminal; 80 when unknown or 0 (a pseudo-terminal without a size). */
   columns?: number;
 }
 
@@ -137,7 +137,7 @@ export interface ProgressReporter {
 export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter {
   const now = options.now ?? (() => performance.now());
   const interval = options.intervalMs ?? (options.isTerminal ? BAR_INTERVAL_MS : LINE_INTERVAL_MS);
-  const columns = options.columns ?? 80;
+  const columns = options.columns && options.columns > 0 ? options.columns : 80;
   const started = now();
   let lastShown = started;
   let shown = false;

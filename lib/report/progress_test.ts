@@ -172,6 +172,23 @@ Deno.test("a terminal reporter redraws one bar in place and clears it at the end
   assertEquals(out.at(-1), "\r\x1b[K");
 });
 
+Deno.test("a terminal reporter without a known width draws 80 columns", () => {
+  const clock = fakeClock();
+  const out: string[] = [];
+  const reporter = createProgressReporter({
+    write: (text) => out.push(text),
+    isTerminal: true,
+    columns: 0,
+    now: clock.now,
+  });
+  clock.tick(BAR_INTERVAL_MS);
+  reporter.update(progress(10 * GIB, 1500));
+  assertEquals(out, [
+    `\r${renderProgressBar({ ...progress(10 * GIB, 1500), elapsedMs: 200 }, 80)}\x1b[K`,
+  ]);
+  assert(out[0]!.includes("[#"));
+});
+
 Deno.test("progressHooks() does nothing without a sink or when quiet", () => {
   const out: string[] = [];
   const sink = { write: (text: string) => out.push(text), isTerminal: false };

@@ -28,30 +28,18 @@ import {
 } from "@sigstore/verify";
 import type { ParsedBundle } from "../bundle/types.ts";
 import { ConfigError, InputError, SignatureError } from "../errors.ts";
-import { loadTrustedRoot } from "../trust/trusted_root.ts";
+import { loadTrustedRoot, type TrustOptions } from "../trust/trusted_root.ts";
 import type { TufRepository } from "../trust/tuf.ts";
 import { installDenoCryptoFix } from "./deno_crypto.ts";
 import { checkIdentityPolicy } from "./policy.ts";
 import type { VerifiedSignature } from "./types.ts";
 
-/** What the core passes for `verify sigstore`. */
-export interface SigstoreOptions {
+/** What the core passes for `verify sigstore`: the policy, and where the trusted root comes from. */
+export interface SigstoreOptions extends Omit<TrustOptions, "tufRepository"> {
   /** Expected identity: SAN email, SAN URI or Fulcio username, exact match. */
   identity: string;
   /** Expected OIDC issuer, exact match. */
   identityProvider: string;
-  /** Use the staging instance's trusted root (TUF). */
-  useStaging: boolean;
-  /** ClientTrustConfig or bare trusted_root.json; wins over the other choices. */
-  trustConfigPath?: string;
-  /** Use the production trusted root built into the program; no network. */
-  offline: boolean;
-  /** TUF cache directory (`MODEL_SIGNING_TUF_CACHE`). */
-  tufCacheDir?: string;
-  /** Environment for the TUF cache directory fallbacks (`XDG_CACHE_HOME`, `HOME`). */
-  env?: Record<string, string | undefined>;
-  /** Upper bound for fetching the trusted root through TUF, in milliseconds (default 20 s). */
-  timeoutMs?: number;
 }
 
 /** Test seams; production code passes none. */
