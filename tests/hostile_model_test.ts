@@ -20,6 +20,7 @@ import {
   writeKeyPair,
   writeModel,
 } from "./_helpers.ts";
+import { CAN, sh, unless, withUnixSocket } from "./_fixtures/special_files.ts";
 
 type Fixture = { model: string; signature: string; publicKey: string };
 
@@ -81,55 +82,10 @@ async function signed(
   return { model, signature, ...keys };
 }
 
-async function sh(script: string, cwd: string): Promise<boolean> {
-  try {
-    const command = new Deno.Command("sh", { args: ["-c", script], cwd, stderr: "null" });
-    return (await command.output()).success;
-  } catch {
-    return false;
-  }
-}
-
-const HAS_SH = await (async () => {
-  const probe = await Deno.makeTempDir();
-  try {
-    return await sh("mkfifo fifo", probe);
-  } finally {
-    await Deno.remove(probe, { recursive: true });
-  }
-})();
-
-function unless(available: boolean, name: string, why: string) {
-  return { name: available ? name : `${name} (skipped: ${why})`, ignore: !available };
-}
+const HAS_SH = CAN.mkfifo;
 
 // ---------------------------------------------------------------------------------------------
 // Symlinks
-
-/**
- * Runs `fn` while a unix socket exists at `path`. The socket is held by a child process (`deno
- * eval` may listen; these tests run without net permission), which exits when its stdin closes.
- */
-async function withUnixSocket(path: string, fn: () => Promise<void>): Promise<void> {
-  const code = `Deno.listen({ transport: "unix", path: ${JSON.stringify(path)} });
-    console.log("ready");
-    for await (const _ of Deno.stdin.readable);`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  try {
-    await reader.read(); // "ready": the socket exists
-    await fn();
-  } finally {
-    await child.stdin.close();
-    await reader.cancel();
-    await child.status;
-  }
-}
 
 Deno.test("a Hugging Face style snapshot of file links verifies only with symlinks allowed", async () => {
   await using dir = await tempDir();

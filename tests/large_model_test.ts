@@ -13,11 +13,10 @@
 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { VerifyConfig } from "../lib/config/config.ts";
 import { InputError } from "../lib/errors.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
-import { REPO_ROOT, signedModel, tempDir, writeModel } from "./_helpers.ts";
+import { keyConfig, REPO_ROOT, signedModel, tempDir, writeModel } from "./_helpers.ts";
 
 const MIB = 1 << 20;
 /** The target for a 20 GiB model. */
@@ -104,26 +103,6 @@ Deno.test({
     );
   },
 });
-
-function keyConfig(f: { model: string; signature: string; publicKey: string }): VerifyConfig {
-  return {
-    method: "key",
-    modelPath: f.model,
-    signaturePath: f.signature,
-    publicKeyPath: f.publicKey,
-    certificateChainPaths: [],
-    useStaging: false,
-    offline: false,
-    ignorePaths: [],
-    ignoreGitPaths: true,
-    ignoreUnsignedFiles: false,
-    allowSymlinks: false,
-    logFingerprints: false,
-    logLevel: "INFO",
-    logFormat: "text",
-    quiet: true,
-  };
-}
 
 for (
   const [what, change] of [
