@@ -20,6 +20,7 @@ import nodeCrypto from "node:crypto";
 import type { Bundle } from "@sigstore/bundle";
 import type { TrustMaterial } from "@sigstore/verify";
 import { ConfigError, InputError, SignatureError, TrustMaterialError } from "../errors.ts";
+import { hexToBytes } from "../manifest/manifest.ts";
 import { loadTrustedRoot } from "../trust/trusted_root.ts";
 import { checkIdentityPolicy } from "../verify/policy.ts";
 import {
@@ -161,16 +162,11 @@ export async function runVerifyBundle(
   const content = bundle.content;
   let checked: SigstoreCheckResult;
   if (content.$case === "messageSignature") {
-    if (artifact.bytes === undefined) {
-      throw new InputError(
-        "DIGEST_INPUT_UNSUPPORTED",
-        "Verifying a message signature from a digest alone is not supported; pass the artifact " +
-          "file",
-      );
-    }
     checked = verifySigstoreBundle(bundle, trustMaterial, {
       source: args.bundlePath,
-      artifact: artifact.bytes,
+      ...(artifact.bytes === undefined
+        ? { artifactDigest: hexToBytes(artifact.sha256) }
+        : { artifact: artifact.bytes }),
     });
   } else {
     checked = verifySigstoreBundle(bundle, trustMaterial, { source: args.bundlePath });

@@ -148,7 +148,16 @@ Deno.test("runVerifyBundle() rejects a message signature over another artifact",
   }, new TextEncoder().encode("tampered\n"));
 });
 
-Deno.test("runVerifyBundle() cannot verify a message signature from a digest alone", async () => {
+Deno.test("runVerifyBundle() verifies a message signature from the artifact digest alone", async () => {
+  const ok = await runVerifyBundle([
+    "--bundle",
+    messageBundle,
+    ...identityArgs(),
+    "--trusted-root",
+    trustedRoot,
+    `sha256:${ARTIFACT_SHA256}`,
+  ]);
+  assertStringIncludes(ok, "OK");
   await assertFailsWith(
     () =>
       runVerifyBundle([
@@ -157,10 +166,10 @@ Deno.test("runVerifyBundle() cannot verify a message signature from a digest alo
         ...identityArgs(),
         "--trusted-root",
         trustedRoot,
-        `sha256:${ARTIFACT_SHA256}`,
+        `sha256:${"0".repeat(64)}`,
       ]),
-    InputError,
-    "DIGEST_INPUT_UNSUPPORTED",
+    SignatureError,
+    "SIGSTORE_TLOG_BODY_ERROR", // the log entry records the real digest
   );
 });
 

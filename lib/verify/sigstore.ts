@@ -31,6 +31,7 @@ import { ConfigError, InputError, SignatureError } from "../errors.ts";
 import { loadTrustedRoot, type TrustOptions } from "../trust/trusted_root.ts";
 import type { TufRepository } from "../trust/tuf.ts";
 import { installDenoCryptoFix } from "./deno_crypto.ts";
+import { MessageDigestContent } from "./message_digest.ts";
 import { checkIdentityPolicy } from "./policy.ts";
 import type { VerifiedSignature } from "./types.ts";
 
@@ -155,6 +156,8 @@ export interface VerifyBundleOptions {
   source: string;
   /** The signed artifact, for message-signature bundles. */
   artifact?: Uint8Array;
+  /** Or only its SHA-256 digest (conformance `sha256:HEX`), for message-signature bundles. */
+  artifactDigest?: Uint8Array;
 }
 
 /**
@@ -172,10 +175,20 @@ export function verifySigstoreBundle(
   requireTimeSource(bundle, options.source);
   let entity: SignedEntity;
   try {
-    entity = toSignedEntity(
-      bundle,
-      options.artifact ? Buffer.from(options.artifact) : undefined,
-    );
+    const content = bundle.content;
+    if (options.artifactDigest && content.$case === "messageSignature") {
+      entity = toSignedEntity(bundle, Buffer.alloc(0));
+      entity.signature = new MessageDigestContent(
+        content.messageSignature.signature,
+        content.messageSignature.messageDigest?.digest ?? Buffer.alloc(0),
+        options.artifactDigest,
+      );
+    } else {
+      entity = toSignedEntity(
+        bundle,
+        options.artifact ? Buffer.from(options.artifact) : undefined,
+      );
+    }
   } catch (error) {
     throw malformed(options.source, error);
   }
