@@ -32,7 +32,6 @@ import {
   formatVerifySuccess,
   formatWarnings,
 } from "./lib/report/text.ts";
-import { signModel } from "./lib/sign/sign_model.ts";
 import { splitAgentArgs } from "./lib/agent/agent_options.ts";
 import { runAgent, verifyTraced } from "./lib/agent/run_agent.ts";
 
@@ -84,6 +83,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         return EXIT_OK;
       }
       case "sign": {
+        const { signModel } = await import("./lib/sign/sign_model.ts");
         const result = await signModel(resolveSignConfig(args, io));
         io.stdout(formatSignSuccess(result));
         return EXIT_OK;

@@ -29,11 +29,8 @@ import { planJobs } from "./manifest/plan_jobs.ts";
 import { readSignatureFile } from "./read_files.ts";
 import { buildIgnoreList } from "./tree/ignore.ts";
 import { listNamedFiles, type ModelTree, walkModel } from "./tree/walk_model.ts";
-import { loadTrustAnchors } from "./verify/certificate.ts";
-import { verifyWithCertificate } from "./verify/certificate.ts";
 import { verifyWithKey } from "./verify/key.ts";
 import { loadPublicKey } from "./verify/public_key.ts";
-import { verifyWithSigstore } from "./verify/sigstore.ts";
 import type { SignerInfo, VerifiedSignature } from "./verify/types.ts";
 
 /** What was verified, for reports. */
@@ -148,14 +145,18 @@ async function verifySignature(
         await loadPublicKey(await readTrustFile(path, "--public_key"), path),
       );
     }
+    // The certificate and Sigstore methods load their libraries only when used: they are most of
+    // the program's start-up time, which every pod start pays.
     case "certificate": {
+      const { loadTrustAnchors, verifyWithCertificate } = await import("./verify/certificate.ts");
       const anchors = [];
       for (const path of config.certificateChainPaths) {
         anchors.push(...loadTrustAnchors(await readTrustFile(path, "--certificate_chain"), path));
       }
       return verifyWithCertificate(bundle, anchors);
     }
-    case "sigstore":
+    case "sigstore": {
+      const { verifyWithSigstore } = await import("./verify/sigstore.ts");
       return await verifyWithSigstore(bundle, {
         identity: config.identity!,
         identityProvider: config.identityProvider!,
@@ -165,6 +166,7 @@ async function verifySignature(
         ...(config.tufCacheDir ? { tufCacheDir: config.tufCacheDir } : {}),
         env: deps.env ?? {},
       });
+    }
   }
 }
 

@@ -6,10 +6,10 @@
  */
 
 import { createHash } from "node:crypto";
-import { createBLAKE3 } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
 
 /** BLAKE3 instances whose digest was taken, ready for the next file (per thread). */
-const idleBlake3: Awaited<ReturnType<typeof createBLAKE3>>[] = [];
+const idleBlake3: IHasher[] = [];
 
 /** Content hash algorithms of the OMS format (`predicate.serialization.hash_type`). */
 export const HASH_ALGORITHMS = ["sha256", "blake2b", "blake3"] as const;
@@ -44,7 +44,8 @@ export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHash
     }
     case "blake3": {
       // A WASM instance costs far more than hashing a small file: reuse finished ones.
-      const hash = idleBlake3.pop() ?? await createBLAKE3();
+      // Loaded on first use: the WASM module is a noticeable part of start-up time otherwise.
+      const hash = idleBlake3.pop() ?? await (await import("hash-wasm")).createBLAKE3();
       hash.init();
       return {
         update: (data) => void hash.update(data),

@@ -8,7 +8,7 @@
  */
 
 import { createHash, createPublicKey, KeyObject } from "node:crypto";
-import { importJWK, type JWK } from "jose";
+import type { JWK } from "jose";
 import { TrustMaterialError } from "../errors.ts";
 
 /** Curves model_signing supports, with the hash it uses on each. */
@@ -132,6 +132,7 @@ async function fromJwk(text: string): Promise<KeyObject> {
   const alg = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" }[jwk.crv ?? ""];
   if (jwk.kty !== "EC" || !alg) throw new Error(`JWK is ${jwk.kty} ${jwk.crv ?? ""}`);
   if (jwk.d !== undefined) throw new Error("JWK holds a private key; give the public key");
+  const { importJWK } = await import("jose"); // only JWK keys need it
   const imported = await importJWK(jwk, alg);
   if (!(imported instanceof CryptoKey)) throw new Error("JWK is not an asymmetric key");
   return KeyObject.from(imported);
