@@ -19,7 +19,7 @@ const INVISIBLE =
  * Escapes a file or resource name for messages with JSON string rules, without the surrounding
  * quotes, so that a name with a newline or an escape sequence stays on one line and prints
  * nothing but itself. Invisible and bidirectional formatting characters and U+FFFD are written
- * as `\uXXXX` too; printable non-ASCII text (`модель.bin`) is kept.
+ * as `\u` escapes (four hex digits) too; printable non-ASCII text (`модель.bin`) is kept.
  *
  * @example Newlines and terminal escapes stay visible
  * ```ts

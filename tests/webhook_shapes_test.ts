@@ -21,7 +21,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { HAS_OPENSSL, issue } from "./_fixtures/pki.ts";
+import { HAS_OPENSSL, issue, signWithCertificate } from "./_fixtures/pki.ts";
 import {
   INTEROP_DIR,
   NO_INTEROP,
@@ -280,19 +280,7 @@ Deno.test({
       keyUsage: "digitalSignature",
       extendedKeyUsage: "codeSigning",
     });
-    const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
-    const signed = await runCli([
-      "sign",
-      "certificate",
-      "--private_key",
-      leaf.key,
-      "--signing_certificate",
-      leaf.cert,
-      "--certificate_chain",
-      root.cert,
-      model,
-    ]);
-    assertEquals(signed.code, 0, signed.stderr);
+    const { model } = await signWithCertificate(dir.path, leaf, [root]);
     const argv = [
       "verify",
       "certificate",

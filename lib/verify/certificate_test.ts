@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assertEquals, assertFailsWith, assertStringIncludes } from "../../tests/_assert.ts";
-import { HAS_OPENSSL, issue, type Issued } from "../../tests/_fixtures/pki.ts";
-import { runCli, SAMPLE_MODEL, signedModel, tempDir, writeModel } from "../../tests/_helpers.ts";
+import { HAS_OPENSSL, issue, type Issued, signWithCertificate } from "../../tests/_fixtures/pki.ts";
+import { runCli, signedModel, tempDir } from "../../tests/_helpers.ts";
 import { parseBundle } from "../bundle/parse_bundle.ts";
 import { SignatureError, TrustMaterialError } from "../errors.ts";
 import { loadTrustAnchors, verifyWithCertificate } from "./certificate.ts";
@@ -10,19 +10,7 @@ const ignore = !HAS_OPENSSL;
 
 /** Signs a sample model with `leaf`, the bundle carrying `leaf` and `chain`. */
 async function signWith(dir: string, leaf: Issued, chain: Issued[]): Promise<string> {
-  const model = await writeModel(join(dir, "model"), SAMPLE_MODEL);
-  const result = await runCli([
-    "sign",
-    "certificate",
-    "--private_key",
-    leaf.key,
-    "--signing_certificate",
-    leaf.cert,
-    ...chain.flatMap((c) => ["--certificate_chain", c.cert]),
-    model,
-  ]);
-  if (result.code !== 0) throw new Error(result.stderr);
-  return join(model, "model.sig");
+  return (await signWithCertificate(dir, leaf, chain)).signature;
 }
 
 async function verify(signature: string, anchors: Issued[]) {

@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import { runCli, SAMPLE_MODEL, writeModel } from "../_helpers.ts";
 
 /** True when the openssl command can be run. */
 export const HAS_OPENSSL: boolean = (() => {
@@ -120,4 +121,28 @@ export async function issue(dir: string, options: CertOptions): Promise<Issued> 
       : ["-selfsign", "-keyfile", key]),
   ], dir);
   return { cert, key };
+}
+
+/**
+ * Signs a sample model at `dir/model` with `leaf` (`sign certificate`), the bundle carrying
+ * `leaf` and then `chain`; returns the model and its signature `dir/model/model.sig`.
+ */
+export async function signWithCertificate(
+  dir: string,
+  leaf: Issued,
+  chain: Issued[],
+): Promise<{ model: string; signature: string }> {
+  const model = await writeModel(join(dir, "model"), SAMPLE_MODEL);
+  const result = await runCli([
+    "sign",
+    "certificate",
+    "--private_key",
+    leaf.key,
+    "--signing_certificate",
+    leaf.cert,
+    ...chain.flatMap((c) => ["--certificate_chain", c.cert]),
+    model,
+  ]);
+  if (result.code !== 0) throw new Error(`sign certificate failed: ${result.stderr}`);
+  return { model, signature: join(model, "model.sig") };
 }
