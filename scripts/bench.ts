@@ -22,6 +22,7 @@ import { availableCpus } from "../lib/manifest/cpu_count.ts";
 import { hashJobs } from "../lib/manifest/hash_jobs.ts";
 import { planJobs } from "../lib/manifest/plan_jobs.ts";
 import { walkModel } from "../lib/tree/walk_model.ts";
+import { compilePermissionFlags, compileTaskWords } from "../tests/_compile_flags.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const MIB = 1 << 20;
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
       add("mv-hash", lib.hashing);
       add("mv-lib", lib.all);
       if (!shape.shardSize) add("mv-cli", await cliDigest(modelDir, timeBin, values.bin));
+      if (data.files.length >= 1000) add("deno-floor", await denoFloor(files, cpus));
       say(
         `  run ${run}: ` +
           [...results].map(([k, v]) => `${k} ${v.at(-1)!.seconds.toFixed(2)} s`).join(", "),
@@ -200,6 +202,7 @@ function tableRows(
   }
   if (one) rows.push(`| ${name} | openssl, 1 core, largest file | ${row(largestBytes, one)} | |`);
   const tools = [
+    ["deno-floor", "Deno floor: open, read, hash, close per file"],
     ["mv-hash", "model-verify hashJobs, hashing only"],
     ["mv-lib", "model-verify walk + hashJobs"],
     ["mv-cli", "model-verify CLI `digest`"],
@@ -308,9 +311,14 @@ async function crossCheck(modelDir: string, files: string[], shardSize?: number)
   say(`  ${compared} file digests identical to openssl's`);
 }
 
+/**
+ * openssl on every file, `cpus` processes at a time, each given a quarter of a CPU's share of
+ * the files: few enough processes that starting them costs openssl little (20,000 files in
+ * batches of 64 took 0.8 s, in batches of 2,500 0.25 s), enough that no core idles at the end.
+ */
 async function opensslParallel(modelDir: string, cpus: number, timeBin?: string) {
   const count = await fileCount(modelDir);
-  const perCall = Math.max(1, Math.min(64, Math.floor(count / (cpus * 4))));
+  const perCall = Math.max(1, Math.ceil(count / (cpus * 4)));
   return await timed(timeBin, "bash", [
     "-c",
     'find "$1" -type f -print0 | xargs -0 -P "$2" -n "$3" openssl dgst -sha256 >/dev/null',
@@ -341,15 +349,41 @@ async function hashInProcess(
   };
 }
 
+/** `digest` through the CLI, with the permission and V8 flags the compiled binary gets. */
 async function cliDigest(modelDir: string, timeBin?: string, bin?: string): Promise<Measurement> {
   const command = bin ? resolve(bin) : Deno.execPath();
+  const flags = compileTaskWords().filter((word) => word.startsWith("--v8-flags="));
   const args = bin ? [] : [
     "run",
-    "--allow-read",
-    "--allow-env",
+    ...compilePermissionFlags(),
+    ...flags,
     join(REPO_ROOT, "main.ts"),
   ];
   return await timed(timeBin, command, [...args, "digest", "--quiet", modelDir]);
+}
+
+/**
+ * The least any Deno program needs to hash these files on `cpus` workers
+ * (`bench_floor_worker.ts`: no walk, no checks), started before the clock starts. Shows how much
+ * of a gap on many small files is the runtime's cost per file operation.
+ */
+async function denoFloor(files: string[], cpus: number): Promise<Measurement> {
+  const url = new URL("./bench_floor_worker.ts", import.meta.url);
+  const workers = Array.from({ length: cpus }, () => new Worker(url, { type: "module" }));
+  try {
+    const run = (worker: Worker, paths: string[]) =>
+      new Promise<void>((resolve, reject) => {
+        worker.onmessage = () => resolve();
+        worker.onerror = (event) => reject(new Error(event.message));
+        worker.postMessage(paths);
+      });
+    await Promise.all(workers.map((worker) => run(worker, []))); // started and loaded
+    const started = performance.now();
+    await Promise.all(workers.map((w, i) => run(w, files.filter((_, j) => j % cpus === i))));
+    return { seconds: (performance.now() - started) / 1000 };
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
 }
 
 /** Runs a command, wall-clock timed here, peak RSS from GNU time when available. */

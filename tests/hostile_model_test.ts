@@ -483,8 +483,8 @@ Deno.test("a crash inside the verifier is never exit 0 and never an unhandled re
     ],
     [
       "a rejected promise nobody awaits during the run fails it",
-      `const readDir = Deno.readDir;
-       Deno.readDir = (p) => { Promise.reject(new Error("floating rejection")); return readDir(p); };`,
+      `const realPath = Deno.realPath;
+       Deno.realPath = (p) => { Promise.reject(new Error("floating rejection")); return realPath(p); };`,
       (r) => {
         assertEquals(r.code, 1, r.stderr);
         assertCleanFault(r, "floating rejection");
@@ -501,14 +501,12 @@ Deno.test("a crash inside the verifier is never exit 0 and never an unhandled re
     ],
     [
       "an exception thrown from a timer fails the run",
-      // The walk goes on only after a later timer, so the throwing one fires first.
-      `const readDir = Deno.readDir;
-       Deno.readDir = (p) => {
+      // The verification goes on only after a later timer, so the throwing one fires first.
+      `const realPath = Deno.realPath;
+       Deno.realPath = async (p) => {
          setTimeout(() => { throw new Error("timer fault"); });
-         return (async function* () {
-           await new Promise((resolve) => setTimeout(resolve));
-           yield* readDir(p);
-         })();
+         await new Promise((resolve) => setTimeout(resolve));
+         return await realPath(p);
        };`,
       (r) => {
         assertEquals(r.code, 1, r.stderr);

@@ -48,6 +48,9 @@ Deno.test("parseBundle() accepts every bundle media type and base64 with or with
     const payload = envelope(b).payload as string;
     envelope(b).payload = payload.replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_");
     assertEquals(parseBundle(bytesOf(b), "s").envelope.payload, PAYLOAD);
+    // Wrapped in lines, as PEM-minded encoders write it.
+    envelope(b).payload = payload.replace(/(.{16})/g, "$1\r\n");
+    assertEquals(parseBundle(bytesOf(b), "s").envelope.payload, PAYLOAD);
   }
 });
 
@@ -79,6 +82,16 @@ Deno.test("parseBundle() rejects every malformed bundle with a coded error", asy
     ["a payload that is not base64", () => {
       const b = bundle();
       envelope(b).payload = "not base64!";
+      return b;
+    }, "SIGNATURE_MALFORMED"],
+    ["a payload mixing the standard and URL-safe alphabets", () => {
+      const b = bundle();
+      envelope(b).payload = "ab+_";
+      return b;
+    }, "SIGNATURE_MALFORMED"],
+    ["a payload with padding inside", () => {
+      const b = bundle();
+      envelope(b).payload = "ab==cd==";
       return b;
     }, "SIGNATURE_MALFORMED"],
     ["a payload of impossible base64 length", () => {

@@ -30,9 +30,31 @@ export function isHashAlgorithm(value: unknown): value is HashAlgorithm {
 
 /**
  * Creates a hasher. SHA-256 and BLAKE2b (64-byte output, as Python's `hashlib.blake2b`) are
- * native; BLAKE3 is the WASM build of `hash-wasm`.
+ * native; BLAKE3 is the WASM build of `hash-wasm`, loaded on first use.
  */
 export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHasher> {
+  await prepareEngine(algorithm);
+  return createHasherSync(algorithm);
+}
+
+/**
+ * Loads what `algorithm` needs so that {@link createHasherSync} can run: for BLAKE3, one idle
+ * WASM instance in this thread (hash-wasm creates instances only asynchronously).
+ */
+export async function prepareEngine(algorithm: HashAlgorithm): Promise<void> {
+  if (algorithm !== "blake3" || idleBlake3.length > 0) return;
+  // Loaded on first use: the WASM module is a noticeable part of start-up time otherwise.
+  idleBlake3.push(await (await import("hash-wasm")).createBLAKE3());
+}
+
+/**
+ * Creates a hasher without awaiting: the per-file path of the hashing worker, where an `await`
+ * per file is a measurable share of the time on models of many small files.
+ *
+ * @throws {Error} for BLAKE3 unless an instance is idle ({@link prepareEngine} makes one; each
+ * digest taken returns its instance)
+ */
+export function createHasherSync(algorithm: HashAlgorithm): StreamHasher {
   switch (algorithm) {
     case "sha256":
     case "blake2b": {
@@ -44,8 +66,8 @@ export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHash
     }
     case "blake3": {
       // A WASM instance costs far more than hashing a small file: reuse finished ones.
-      // Loaded on first use: the WASM module is a noticeable part of start-up time otherwise.
-      const hash = idleBlake3.pop() ?? await (await import("hash-wasm")).createBLAKE3();
+      const hash = idleBlake3.pop();
+      if (!hash) throw new Error("No idle BLAKE3 instance: await prepareEngine('blake3') first");
       hash.init();
       return {
         update: (data) => void hash.update(data),

@@ -23,6 +23,8 @@ export interface HashJob {
   fileSize: number;
   /** Modification time (ms) as listed before hashing, when known. */
   mtimeMs?: number | null;
+  /** Inode number as listed before hashing, when known: another inode means a replaced file. */
+  ino?: number | null;
 }
 
 /** Bytes read per call; the only buffer a job holds. */
@@ -46,6 +48,7 @@ export async function hashJob(
     checkRegularFile(job, await Deno.stat(job.path));
     file = await Deno.open(job.path, { read: true });
   } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw removed(job);
     throw error instanceof InputError ? error : unreadable(job, error);
   }
   try {
@@ -73,17 +76,13 @@ export async function hashJob(
 
 /**
  * Fails unless the file is still what was listed: a regular file of the same size and
- * modification time, still linked (a removed or renamed-over file keeps reading its old bytes).
- * Shared with the hashing worker.
+ * modification time, the same inode, still linked (a removed or renamed-over file keeps reading
+ * its old bytes). Shared with the hashing worker.
  */
 export function checkUnchanged(job: HashJob, info: Deno.FileInfo): void {
   checkRegularFile(job, info);
-  if (info.nlink === 0) {
-    throw new InputError(
-      "FILE_CHANGED",
-      `Model file '${escapeName(job.path)}' was removed or replaced while being verified`,
-    );
-  }
+  const replaced = job.ino != null && info.ino != null && info.ino !== job.ino;
+  if (info.nlink === 0 || replaced) throw removed(job);
   const mtime = info.mtime?.getTime() ?? null;
   const mtimeChanged = job.mtimeMs != null && mtime !== null && mtime !== job.mtimeMs;
   if (info.size !== job.fileSize || mtimeChanged) {
@@ -105,6 +104,14 @@ export function checkRegularFile(job: HashJob, info: Deno.FileInfo): void {
       `Model file '${escapeName(job.path)}' is no longer a regular file`,
     );
   }
+}
+
+/** The file is gone, or another file took its name. */
+export function removed(job: HashJob): InputError {
+  return new InputError(
+    "FILE_CHANGED",
+    `Model file '${escapeName(job.path)}' was removed or replaced while being verified`,
+  );
 }
 
 /** The file ended before the bytes the listing promised. */

@@ -55,11 +55,13 @@ export async function hashJobs(
 ): Promise<Map<string, string>> {
   const tracker = new ProgressTracker(jobs, options.onProgress);
   const small = tracker.bytesTotal < SERIAL_MAX_BYTES && jobs.length <= SERIAL_MAX_JOBS;
+  const cpus = small ? 1 : await availableCpus();
   const digests = small
     ? await hashSerially(jobs, options.algorithm, tracker)
     : await hashInWorkers(jobs, {
       algorithm: options.algorithm,
-      workers: options.maxWorkers ?? await availableCpus(),
+      workers: options.maxWorkers ?? cpus,
+      cpus,
       onBytes: (n) => tracker.addBytes(n),
       onJobsDone: (indices) => tracker.jobsDone(indices),
     });

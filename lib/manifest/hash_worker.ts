@@ -4,16 +4,18 @@
  * keeps nothing between batches but its two read buffers.
  *
  * It reads like `hashJob` (same checks, same errors), tuned for a thread of its own:
- * - small jobs use blocking reads: an async file operation costs tens of microseconds, which
- *   dominates a model of many small files, and nothing else waits on this thread;
- * - big jobs read ahead into a second buffer while the first is hashed, so reading (a copy
- *   from the page cache, done on Deno's I/O thread) overlaps hashing;
- * - every {@link RECHECK_BYTES} it checks the file again (size, mtime, still linked), so a big
+ * - jobs run without an `await`, with blocking reads, and are checked by path (`stat`
+ *   before opening and after reading): an async file operation costs tens of microseconds and,
+ *   under Deno's read permission, a `stat` of an open file several times one by path, which
+ *   would dominate a model of many small files; nothing else waits on this thread;
+ * - big jobs, when a core is spare, read ahead into a second buffer while the first is hashed,
+ *   so reading (a copy from the page cache, done on Deno's I/O thread) overlaps hashing;
+ * - every {@link RECHECK_BYTES} it checks the file again (size, mtime, inode, still linked), so a big
  *   file changed or removed mid-read fails then, not after the rest of it was read.
  * Memory per worker: two {@link READ_BUFFER} buffers, whatever the model size.
  *
  * Protocol (plain data):
- * - in: {@link WorkerRequest} `{ batch, algorithm, jobs }`
+ * - in: {@link WorkerRequest} `{ batch, algorithm, readAhead, jobs }`
  * - out: {@link WorkerReply} `bytes` now and then while a batch runs (progress); `done` with
  *   hex digests in job order and the bytes not yet reported; `failed` for the first job that
  *   fails, with the error's class name, code and message.
@@ -24,12 +26,18 @@
 /// <reference lib="deno.worker" />
 
 import { InputError, ModelVerifyError } from "../errors.ts";
-import { createHasher, type HashAlgorithm, type StreamHasher } from "./engines.ts";
+import {
+  createHasherSync,
+  type HashAlgorithm,
+  prepareEngine,
+  type StreamHasher,
+} from "./engines.ts";
 import {
   checkRegularFile,
   checkUnchanged,
   endedEarly,
   type HashJob,
+  removed,
   unreadable,
 } from "./hash_file.ts";
 import { toHex } from "./hash_jobs.ts";
@@ -39,6 +47,8 @@ import { READ_AHEAD_MIN, READ_BUFFER } from "./worker_pool.ts";
 export interface WorkerRequest {
   batch: number;
   algorithm: HashAlgorithm;
+  /** Whether jobs of at least {@link READ_AHEAD_MIN} bytes read ahead (see `readsAhead`). */
+  readAhead: boolean;
   jobs: HashJob[];
 }
 
@@ -72,11 +82,17 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
 };
 
 /** Hashes one batch and posts `done` or `failed`; never rejects. */
-async function runBatch({ batch, algorithm, jobs }: WorkerRequest): Promise<void> {
+async function runBatch({ batch, algorithm, readAhead, jobs }: WorkerRequest): Promise<void> {
   const digests: string[] = [];
   let current: HashJob | undefined;
   try {
-    for (current of jobs) digests.push(toHex(await hashOne(current, algorithm)));
+    await prepareEngine(algorithm);
+    for (current of jobs) {
+      const digest = readAhead && current.end - current.start >= READ_AHEAD_MIN
+        ? await hashReadingAhead(current, algorithm)
+        : hashBlocking(current, algorithm);
+      digests.push(toHex(digest));
+    }
     const reply: WorkerReply = { type: "done", batch, digests, bytes: unreported };
     unreported = 0;
     self.postMessage(reply);
@@ -95,12 +111,40 @@ async function runBatch({ batch, algorithm, jobs }: WorkerRequest): Promise<void
   }
 }
 
-async function hashOne(job: HashJob, algorithm: HashAlgorithm): Promise<Uint8Array> {
-  const hasher = await createHasher(algorithm);
+/**
+ * A job read with blocking reads, without an `await`: the file is checked by path before it is
+ * opened and after it was read (size, modification time, inode). Under Deno's read permission
+ * a `stat` of an open file costs several times a `stat` by path, which is most of the time of a
+ * small file.
+ */
+function hashBlocking(job: HashJob, algorithm: HashAlgorithm): Uint8Array {
+  const hasher = createHasherSync(algorithm);
+  // Opening a FIFO for reading would block until a writer comes: check the type first.
+  checkUnchanged(job, statPath(job));
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(job.path, { read: true });
+  } catch (error) {
+    throw unreadable(job, error);
+  }
+  try {
+    if (job.start > 0) file.seekSync(job.start, Deno.SeekMode.Start);
+    readBlocking(file, job, hasher);
+  } catch (error) {
+    throw error instanceof InputError ? error : unreadable(job, error);
+  } finally {
+    file.close();
+  }
+  checkUnchanged(job, statPath(job));
+  return hasher.digest();
+}
+
+/** A big job: read ahead, and checked on the open file as it goes. */
+async function hashReadingAhead(job: HashJob, algorithm: HashAlgorithm): Promise<Uint8Array> {
+  const hasher = createHasherSync(algorithm);
   const file = openChecked(job);
   try {
-    if (job.end - job.start >= READ_AHEAD_MIN) await readAhead(file, job, hasher);
-    else readBlocking(file, job, hasher);
+    await readAhead(file, job, hasher);
     checkUnchanged(job, file.statSync());
     return hasher.digest();
   } catch (error) {
@@ -110,11 +154,19 @@ async function hashOne(job: HashJob, algorithm: HashAlgorithm): Promise<Uint8Arr
   }
 }
 
+/** `stat` by path; a file that is gone was removed while being verified. */
+function statPath(job: HashJob): Deno.FileInfo {
+  try {
+    return Deno.statSync(job.path);
+  } catch (error) {
+    throw error instanceof Deno.errors.NotFound ? removed(job) : unreadable(job, error);
+  }
+}
+
 function openChecked(job: HashJob): Deno.FsFile {
   let file: Deno.FsFile;
   try {
-    // Opening a FIFO for reading would block until a writer comes: check the type first.
-    checkRegularFile(job, Deno.statSync(job.path));
+    checkRegularFile(job, statPath(job));
     file = Deno.openSync(job.path, { read: true });
   } catch (error) {
     throw error instanceof InputError ? error : unreadable(job, error);

@@ -41,9 +41,8 @@ export interface SignedManifest {
 
 /** SHA-256 over the concatenated raw digests, in the given order (the OMS root digest). */
 export function computeRootDigest(entries: readonly ManifestEntry[]): string {
-  const hash = createHash("sha256");
-  for (const entry of entries) hash.update(hexToBytes(entry.digest));
-  return hash.digest("hex");
+  // One update of the whole hex text: one call instead of one per resource.
+  return createHash("sha256").update(entries.map((e) => e.digest).join(""), "hex").digest("hex");
 }
 
 /** Compares expected and actual digests by name; the lists in the result are sorted. */

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { assertEquals } from "../../tests/_assert.ts";
 import {
   compareResourceNames,
   computeRootDigest,
   describeDiff,
   diffManifests,
+  hexToBytes,
   isEmptyDiff,
 } from "./manifest.ts";
 
@@ -15,6 +17,8 @@ Deno.test("computeRootDigest() hashes the raw digests in order; none gives SHA-2
   const a = { name: "a", digest: "00".repeat(32) };
   const b = { name: "b", digest: "ff".repeat(32) };
   assertEquals(computeRootDigest([a, b]) === computeRootDigest([b, a]), false);
+  const raw = createHash("sha256").update(hexToBytes(a.digest)).update(hexToBytes(b.digest));
+  assertEquals(computeRootDigest([a, b]), raw.digest("hex"));
 });
 
 Deno.test("compareResourceNames() orders by path component, then shard start, as upstream", () => {

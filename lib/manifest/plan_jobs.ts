@@ -13,6 +13,8 @@ export interface FileToHash {
   path: string;
   size: number;
   mtimeMs: number | null;
+  /** Inode number, when the file system reports one. */
+  ino?: number | null;
 }
 
 /**
@@ -25,7 +27,12 @@ export function planJobs(
 ): HashJob[] {
   const jobs: HashJob[] = [];
   for (const file of files) {
-    const base = { path: file.path, fileSize: file.size, mtimeMs: file.mtimeMs };
+    const base = {
+      path: file.path,
+      fileSize: file.size,
+      mtimeMs: file.mtimeMs,
+      ino: file.ino ?? null,
+    };
     if (serialization.method === "files") {
       jobs.push({ ...base, name: file.name, start: 0, end: file.size });
       continue;

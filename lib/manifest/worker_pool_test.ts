@@ -20,6 +20,7 @@ import {
   IN_FLIGHT,
   planBatches,
   READ_AHEAD_MIN,
+  readsAhead,
   takesNext,
 } from "./worker_pool.ts";
 
@@ -85,6 +86,17 @@ Deno.test("takesNext() queues a second batch only when it is small", () => {
   assertEquals(takesNext(1, 1), true);
   assertEquals(takesNext(1, BATCH_MAX_BYTES), false);
   assertEquals(takesNext(IN_FLIGHT, 1), false);
+});
+
+Deno.test("readsAhead() only when fewer big jobs run at once than there are CPUs", () => {
+  const big = (n: number) => Array.from({ length: n }, (_, i) => job(`big-${i}`, READ_AHEAD_MIN));
+  const small = Array.from({ length: 100 }, (_, i) => job(`small-${i}`, READ_AHEAD_MIN - 1));
+  assertEquals(readsAhead([...big(1), ...small], 2, 2), true);
+  assertEquals(readsAhead(big(8), 2, 2), false);
+  assertEquals(readsAhead(big(8), 1, 2), true);
+  assertEquals(readsAhead(big(3), 4, 4), true);
+  assertEquals(readsAhead(big(1), 1, 1), false);
+  assertEquals(readsAhead(small, 2, 2), true); // nothing is big: nothing reads ahead anyway
 });
 
 Deno.test("hashInWorkers() gives each worker its first batch before any gets a second", async (t) => {
@@ -196,17 +208,50 @@ if (INTEROP_DIR === undefined) {
   Deno.test({ name: `hashInWorkers() goldens skipped: ${NO_INTEROP}`, ignore: true, fn() {} });
 }
 
-Deno.test("hashInWorkers() fails with FILE_UNREADABLE naming a file that disappeared", async () => {
+/**
+ * Hashes `jobs` on one worker with blocking reads (1 CPU), then reading ahead (4 CPUs): both
+ * must fail with FILE_CHANGED and a message holding every one of `parts`.
+ */
+async function assertChangedOnBothReadPaths(
+  t: Deno.TestContext,
+  jobs: HashJob[],
+  ...parts: string[]
+): Promise<void> {
+  for (const cpus of [1, 4]) {
+    await t.step(cpus === 1 ? "blocking reads" : "read-ahead", async () => {
+      const error = await assertFailsWith(
+        () => hashInWorkers(jobs, { algorithm: "sha256", workers: 1, cpus }),
+        InputError,
+        "FILE_CHANGED",
+      );
+      for (const part of parts) assertStringIncludes(error.message, part);
+    });
+  }
+}
+
+Deno.test("hashInWorkers() fails with FILE_CHANGED naming a file that disappeared", async (t) => {
   await using dir = await tempDir();
   const root = await mixedModel(join(dir.path, "model"));
   const jobs = await jobsOf(root);
   await Deno.remove(join(root, "odd", "nine.bin"));
-  const error = await assertFailsWith(
-    () => hashInWorkers(jobs, { algorithm: "sha256", workers: 2 }),
-    InputError,
-    "FILE_UNREADABLE",
-  );
-  assertStringIncludes(error.message, join(root, "odd", "nine.bin"));
+  await assertChangedOnBothReadPaths(t, jobs, join(root, "odd", "nine.bin"), "removed");
+});
+
+Deno.test("hashInWorkers() fails with FILE_CHANGED on a file replaced after listing", async (t) => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const jobs = await jobsOf(root);
+  const big = join(root, "odd", "nine.bin");
+  const small = join(root, "many", "f010.txt");
+  for (const path of [big, small]) {
+    // Same size and modification time, another inode: only the inode tells.
+    const info = await Deno.stat(path);
+    await Deno.copyFile(path, path + ".new");
+    await Deno.utime(path + ".new", info.atime!, info.mtime!);
+    await Deno.rename(path + ".new", path);
+  }
+  await assertChangedOnBothReadPaths(t, jobs, big, "replaced");
+  await assertChangedOnBothReadPaths(t, jobs.filter((j) => j.path !== big), small, "replaced");
 });
 
 Deno.test("hashInWorkers() fails with FILE_CHANGED when size or mtime changed after listing", async (t) => {
@@ -245,7 +290,7 @@ Deno.test("hashInWorkers() rejects once when several jobs fail", async () => {
   await assertFailsWith(
     () => hashInWorkers(jobs, { algorithm: "sha256", workers: 3 }),
     InputError,
-    "FILE_UNREADABLE",
+    "FILE_CHANGED",
   );
 });
 

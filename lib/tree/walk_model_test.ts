@@ -292,10 +292,12 @@ Deno.test("walkModel() fails with the path and the OS error on an unreadable dir
   await using dir = await tempDir();
   const model = await writeModel(join(dir.path, "m"), { "sub/a.txt": "a" });
   const sub = join(model, "sub");
-  const readDir = Deno.readDir;
+  // deno-lint-ignore no-sync-fn-in-async-fn -- replaces the walk's own call, not a call
+  const readDir = Deno.readDirSync;
   // Root reads everything, so the OS refusal is simulated here; tests/hostile_model_test.ts
   // provokes the real one in a subprocess without the capability.
-  Deno.readDir = (path) => {
+  // deno-lint-ignore no-sync-fn-in-async-fn -- as above
+  Deno.readDirSync = (path) => {
     if (String(path) === sub) {
       throw new Deno.errors.PermissionDenied(`Permission denied (os error 13): readdir '${path}'`);
     }
@@ -310,7 +312,8 @@ Deno.test("walkModel() fails with the path and the OS error on an unreadable dir
     assertStringIncludes(error.message, `'${sub}'`);
     assertStringIncludes(error.message, "Permission denied (os error 13)");
   } finally {
-    Deno.readDir = readDir;
+    // deno-lint-ignore no-sync-fn-in-async-fn -- as above
+    Deno.readDirSync = readDir;
   }
   if (Deno.uid() !== 0) {
     await Deno.chmod(sub, 0o000);
@@ -320,6 +323,30 @@ Deno.test("walkModel() fails with the path and the OS error on an unreadable dir
       "MODEL_UNREADABLE",
     );
     assertStringIncludes(error.message, "os error 13");
+  }
+});
+
+Deno.test("walkModel() lets timers run during a slow walk (the agent's health server)", async () => {
+  await using dir = await tempDir();
+  const model = await writeModel(join(dir.path, "m"), { "a/f": "1", "b/f": "2", "c/f": "3" });
+  // deno-lint-ignore no-sync-fn-in-async-fn -- replaces the walk's own call, not a call
+  const readDir = Deno.readDirSync;
+  // Each directory takes 30 ms to list, longer than the walk may go without yielding.
+  // deno-lint-ignore no-sync-fn-in-async-fn -- as above
+  Deno.readDirSync = (path) => {
+    const until = performance.now() + 30;
+    while (performance.now() < until) { /* a slow file system */ }
+    return readDir(path);
+  };
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  try {
+    assertEquals(await names(model), ["a/f", "b/f", "c/f"]);
+    assert(ticks >= 2, `the event loop ran ${ticks} times during a 120 ms walk`);
+  } finally {
+    clearInterval(timer);
+    // deno-lint-ignore no-sync-fn-in-async-fn -- as above
+    Deno.readDirSync = readDir;
   }
 });
 
