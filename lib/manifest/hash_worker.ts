@@ -10,8 +10,8 @@
  *   would dominate a model of many small files; nothing else waits on this thread;
  * - big jobs, when a core is spare, read ahead into a second buffer while the first is hashed,
  *   so reading (a copy from the page cache, done on Deno's I/O thread) overlaps hashing;
- * - every {@link RECHECK_BYTES} it checks the file again (size, mtime, inode, still linked), so a big
- *   file changed or removed mid-read fails then, not after the rest of it was read.
+ * - every {@link RECHECK_BYTES} it checks the file again (size, mtime, inode, still linked), so
+ *   a big file changed or removed mid-read fails then, not after the rest of it was read.
  * Memory per worker: two {@link READ_BUFFER} buffers, whatever the model size.
  *
  * Protocol (plain data):
