@@ -106,6 +106,21 @@ export async function writeKeyPair(
 }
 
 /**
+ * Signs `model` through the CLI (`sign key --private_key <key> <extra...> <model>`); throws with
+ * the CLI's stderr unless it exits 0.
+ */
+export async function signWithKey(
+  model: string,
+  privateKey: string,
+  ...extra: string[]
+): Promise<void> {
+  const result = await runCli(["sign", "key", "--private_key", privateKey, ...extra, model]);
+  if (result.code !== 0) {
+    throw new Error(`signing '${model}' failed (exit ${result.code}): ${result.stderr}`);
+  }
+}
+
+/**
  * A signed sample model in `dir/model` with its key pair in `dir`; the signature is the default
  * `dir/model/model.sig`.
  */
@@ -115,15 +130,7 @@ export async function signedModel(
 ): Promise<{ model: string; signature: string; privateKey: string; publicKey: string }> {
   const model = await writeModel(join(dir, "model"), SAMPLE_MODEL);
   const keys = await writeKeyPair(dir, options.curve ?? "P-256");
-  const result = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    keys.privateKey,
-    ...(options.extraArgs ?? []),
-    model,
-  ]);
-  if (result.code !== 0) throw new Error(`signing failed: ${result.stderr}`);
+  await signWithKey(model, keys.privateKey, ...(options.extraArgs ?? []));
   return { model, signature: join(model, "model.sig"), ...keys };
 }
 

@@ -27,7 +27,7 @@ import { InputError, InternalError, ModelVerifyError } from "../lib/errors.ts";
 import { computeRootDigest, type SignedManifest } from "../lib/manifest/manifest.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { keyConfig, runCli, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
+import { keyConfig, signWithKey, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
 
 const SEED = Number(Deno.env.get("MODEL_VERIFY_FUZZ_SEED") ?? "20250601");
 const ITERATIONS = Number(Deno.env.get("MODEL_VERIFY_FUZZ_ITERATIONS") ?? "0") || undefined;
@@ -261,17 +261,7 @@ async function makeSeeds(dir: string): Promise<Seed[]> {
     ]]] as const
   ) {
     const signature = join(dir, `${name}.sig`);
-    const result = await runCli([
-      "sign",
-      "key",
-      "--private_key",
-      keys.privateKey,
-      "--signature",
-      signature,
-      ...extra,
-      model,
-    ]);
-    assertEquals(result.code, 0, result.stderr);
+    await signWithKey(model, keys.privateKey, "--signature", signature, ...extra);
     const bytes = await Deno.readFile(signature);
     const bundle = JSON.parse(decoder.decode(bytes));
     const parsed = parseBundle(bytes, signature);

@@ -16,6 +16,7 @@ import {
   REPO_ROOT,
   runCli,
   SAMPLE_MODEL,
+  signWithKey,
   tempDir,
   writeKeyPair,
   writeModel,
@@ -68,17 +69,7 @@ async function signed(
   await options.prepare?.(model);
   const keys = await writeKeyPair(dir);
   const signature = join(dir, "model.sig");
-  const result = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    keys.privateKey,
-    "--signature",
-    signature,
-    ...(options.sign ?? []),
-    model,
-  ]);
-  assertEquals(result.code, 0, result.stderr);
+  await signWithKey(model, keys.privateKey, "--signature", signature, ...(options.sign ?? []));
   return { model, signature, ...keys };
 }
 

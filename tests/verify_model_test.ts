@@ -13,7 +13,15 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "./_assert.ts";
-import { editStatement, keyConfig, runCli, signedModel, tempDir, writeModel } from "./_helpers.ts";
+import {
+  editStatement,
+  keyConfig,
+  runCli,
+  signedModel,
+  signWithKey,
+  tempDir,
+  writeModel,
+} from "./_helpers.ts";
 
 Deno.test("verify key reports what it verified on success", async () => {
   await using dir = await tempDir();
@@ -131,16 +139,7 @@ Deno.test("a signature outside the model and a single-file model both verify", a
   const keys = await signedModel(join(dir.path, "k"));
   const file = join(model, "weights.bin");
   const sig = join(dir.path, "weights.sig");
-  const signed = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    keys.privateKey,
-    "--signature",
-    sig,
-    file,
-  ]);
-  assertEquals(signed.code, 0, signed.stderr);
+  await signWithKey(file, keys.privateKey, "--signature", sig);
   const statement = JSON.parse(atob(JSON.parse(await Deno.readTextFile(sig)).dsseEnvelope.payload));
   assertEquals(statement.predicate.resources[0].name, ".");
   const ok = await runCli([
@@ -214,15 +213,7 @@ Deno.test("symlinks fail unless allowed, and are hashed with their target when a
   await Deno.writeTextFile(join(dir.path, "outside.txt"), "outside");
   await Deno.symlink(join(dir.path, "outside.txt"), join(f.model, "link.txt"));
   await assertFailsWith(() => verifyModel(keyConfig(f)), InputError, "SYMLINK_NOT_ALLOWED");
-  const signed = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    f.privateKey,
-    "--allow-symlinks",
-    f.model,
-  ]);
-  assertEquals(signed.code, 0, signed.stderr);
+  await signWithKey(f.model, f.privateKey, "--allow-symlinks");
   const ok = await verifyModel({ ...keyConfig(f), allowSymlinks: true });
   assertEquals(ok.files, 5);
 });

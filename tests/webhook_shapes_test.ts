@@ -28,6 +28,7 @@ import {
   runCli,
   SAMPLE_MODEL,
   signedModel,
+  signWithKey,
   tempDir,
   writeKeyPair,
   writeModel,
@@ -164,15 +165,7 @@ Deno.test("appended --ignore-git-paths / --no-ignore-git-paths", async (t) => {
       ...git,
     });
     const keys = await writeKeyPair(join(dir.path, "with-git"));
-    const signed = await runCli([
-      "sign",
-      "key",
-      "--private_key",
-      keys.privateKey,
-      "--no-ignore-git-paths",
-      model,
-    ]);
-    assertEquals(signed.code, 0, signed.stderr);
+    await signWithKey(model, keys.privateKey, "--no-ignore-git-paths");
     const argv = ["verify", "key", `--signature=${join(model, "model.sig")}`, "--public_key"];
     assertPasses(await runShape([...argv, keys.publicKey, "--no-ignore-git-paths", model]));
     const ignored = await runShape([...argv, keys.publicKey, "--ignore-git-paths", model]);
@@ -210,15 +203,7 @@ Deno.test("appended --allow_symlinks", async (t) => {
   const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
   await Deno.symlink(shared, join(model, "weights.bin"));
   const keys = await writeKeyPair(dir.path);
-  const signed = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    keys.privateKey,
-    "--allow_symlinks",
-    model,
-  ]);
-  assertEquals(signed.code, 0, signed.stderr);
+  await signWithKey(model, keys.privateKey, "--allow_symlinks");
   const argv = [
     "verify",
     "key",

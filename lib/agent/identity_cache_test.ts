@@ -5,7 +5,7 @@ import {
   assertFailsWith,
   assertStringIncludes,
 } from "../../tests/_assert.ts";
-import { runCli, signedModel, tempDir, writeKeyPair } from "../../tests/_helpers.ts";
+import { runCli, signedModel, signWithKey, tempDir, writeKeyPair } from "../../tests/_helpers.ts";
 import { parseArgs } from "../config/parse_args.ts";
 import { resolveVerifyConfig } from "../config/resolve_config.ts";
 import { IntegrityError } from "../errors.ts";
@@ -157,16 +157,7 @@ Deno.test("IdentityCache keys digests by algorithm and shard; forgets vanished f
   await verifyModel(config, { digestCache: again });
   assertEquals(again.stats.filesHashed, 0);
   // Re-sign the same files with another algorithm: nothing remembered applies.
-  const resigned = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    fixture.privateKey,
-    "--hash-type",
-    "blake2b",
-    fixture.model,
-  ]);
-  assertEquals(resigned.code, 0, resigned.stderr);
+  await signWithKey(fixture.model, fixture.privateKey, "--hash-type", "blake2b");
   const other = cache.round(false);
   await verifyModel(config, { digestCache: other });
   assertEquals(other.stats.filesHashed, 4);
@@ -191,16 +182,7 @@ Deno.test("IdentityCache: a re-check of an unchanged large sparse model reads no
   await Deno.writeTextFile(join(model, "config.json"), "{}\n");
   const keys = await writeKeyPair(dir.path);
   const signature = join(dir.path, "model.sig");
-  const signed = await runCli([
-    "sign",
-    "key",
-    "--private_key",
-    keys.privateKey,
-    "--signature",
-    signature,
-    model,
-  ]);
-  assertEquals(signed.code, 0, signed.stderr);
+  await signWithKey(model, keys.privateKey, "--signature", signature);
   const config = keyConfig(model, signature, keys.publicKey);
   const cache = new IdentityCache({ now: LATER });
 
