@@ -65,7 +65,7 @@ Deno.test("exit 2 for usage and configuration errors, naming the flag or variabl
   await using dir = await tempDir();
   const f = await signedModel(dir.path);
   const cases: [string, string[], Record<string, string>, string][] = [
-    ["missing --public_key", ["verify", "key", f.model], {}, "--public_key"],
+    ["missing --public-key", ["verify", "key", f.model], {}, "--public-key"],
     ["unknown option", ["verify", "key", "--frobnicate", f.model], {}, "--frobnicate"],
     [
       "unreadable key",

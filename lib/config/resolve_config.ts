@@ -196,9 +196,9 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
       const cache = lookup.path("tuf-cache");
       if (cache) config.tufCacheDir = cache;
       const exclusive = [
-        config.useStaging && "--use_staging",
+        config.useStaging && "--use-staging",
         config.offline && "--offline",
-        trust && "--trust_config",
+        trust && "--trust-config",
       ].filter(Boolean);
       if (exclusive.length > 1) {
         throw new ConfigError(
@@ -281,7 +281,7 @@ function required<T>(value: T | undefined, name: string, method: string): T {
   const env = OPTIONS.find((o) => o.name === name)!.env;
   throw new ConfigError(
     "MISSING_OPTION",
-    `Missing option --${name.replaceAll("-", "_")} for '${method}'` +
+    `Missing option --${name} for '${method}'` +
       (env ? ` (or set ${env})` : ""),
   );
 }

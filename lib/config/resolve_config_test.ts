@@ -81,12 +81,12 @@ Deno.test("resolveVerifyConfig() rejects options the method does not take", asyn
 
 Deno.test("resolveVerifyConfig() names the flag and the env variable of a missing option", async (t) => {
   const cases: [string[], string, string][] = [
-    [["verify", "key", "m"], "--public_key", "MODEL_SIGNING_PUBLIC_KEY"],
-    [["verify", "certificate", "m"], "--certificate_chain", "MODEL_SIGNING_CERTIFICATE_CHAIN"],
+    [["verify", "key", "m"], "--public-key", "MODEL_SIGNING_PUBLIC_KEY"],
+    [["verify", "certificate", "m"], "--certificate-chain", "MODEL_SIGNING_CERTIFICATE_CHAIN"],
     [["verify", "sigstore", "m"], "--identity", "MODEL_SIGNING_IDENTITY"],
     [
       ["verify", "sigstore", "--identity", "x", "m"],
-      "--identity_provider",
+      "--identity-provider",
       "MODEL_SIGNING_IDENTITY_PROVIDER",
     ],
   ];
