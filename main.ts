@@ -5,32 +5,40 @@
  * @module
  */
 
-import { parseArgs } from "./lib/config/parse_args.ts";
+import { commandOf, parseArgs, peekOption } from "./lib/config/parse_args.ts";
 import {
   resolveDigestConfig,
   resolveSignConfig,
   resolveVerifyConfig,
   type Surroundings,
 } from "./lib/config/resolve_config.ts";
+import { findUnknownEnv, formatUnknownEnv } from "./lib/config/unknown_env.ts";
+import { checkModelPaths } from "./lib/check_paths.ts";
 import { digestModel } from "./lib/digest_model.ts";
-import { ConfigError, EXIT_OK, type ModelVerifyError, toModelVerifyError } from "./lib/errors.ts";
+import { ConfigError, EXIT_OK, type ModelVerifyError } from "./lib/errors.ts";
+import { explainError, sandboxAdvice } from "./lib/report/explain_error.ts";
 import { helpText } from "./lib/report/help.ts";
 import { progressHooks, type ProgressSink } from "./lib/report/progress.ts";
 import {
   formatDigestJson,
   formatFailureJson,
+  formatSignSuccessJson,
   formatVerifySuccessJson,
   formatWarningJson,
   type LogFormat,
   requestedLogFormat,
 } from "./lib/report/json.ts";
-import { formatTerminationMessage, writeTerminationMessage } from "./lib/report/termination.ts";
+import {
+  formatTerminationMessage,
+  TERMINATION_LOG_ENV,
+  writeTerminationMessage,
+} from "./lib/report/termination.ts";
 import {
   formatDigest,
+  formatDigestSummary,
   formatSignSuccess,
   formatVerifyFailure,
   formatVerifySuccess,
-  formatWarnings,
 } from "./lib/report/text.ts";
 import { splitAgentArgs } from "./lib/agent/agent_options.ts";
 import { runAgent, verifyTraced } from "./lib/agent/run_agent.ts";
@@ -53,13 +61,21 @@ export interface ProcessIo extends Surroundings {
  * and a non-zero code.
  */
 export async function run(argv: readonly string[], io: ProcessIo): Promise<number> {
-  let command = "verify";
-  let logFormat: LogFormat | undefined;
+  let command: string = commandOf(argv);
+  let logFormat: LogFormat = requestedLogFormat(argv, io.env);
+  const warn = (message: string, fields: Record<string, unknown> = {}) => {
+    if (!warningsShown(argv, io.env)) return;
+    io.stderr(logFormat === "json" ? formatWarningJson(message, fields) : `WARNING: ${message}`);
+  };
   try {
     // validation-agent flags (--interval=5m --skip-initial ...) come before the command.
     const agent = splitAgentArgs(argv, io.env);
     const args = parseArgs(agent.rest);
     command = args.command;
+    if (command !== "help" && command !== "version") {
+      const unknown = findUnknownEnv(io.env);
+      if (unknown.length > 0) warn(formatUnknownEnv(unknown), { variables: unknown });
+    }
     if (agent.options.explicit && args.command !== "verify") {
       throw new ConfigError(
         "AGENT_NEEDS_VERIFY",
@@ -68,7 +84,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
     }
     switch (args.command) {
       case "help":
-        io.stdout(helpText());
+        io.stdout(helpText(args.helpTopic ?? []));
         return EXIT_OK;
       case "version":
         io.stdout(`model-verify ${VERSION}`);
@@ -76,16 +92,27 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "digest": {
         const config = resolveDigestConfig(args, io);
         logFormat = config.logFormat;
-        const progress = progressHooks(io.progress, config.quiet);
+        const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
         const result = await digestModel(config, progress.hooks.onProgress)
           .finally(() => progress.finish());
-        io.stdout(logFormat === "json" ? formatDigestJson(result) : formatDigest(result));
+        if (logFormat === "json") {
+          io.stdout(formatDigestJson(result));
+        } else {
+          // stdout is the digest alone, so `d=$(model-verify digest model)` works.
+          io.stdout(formatDigest(result));
+          if (config.logLevel === "DEBUG" || config.logLevel === "INFO") {
+            io.stderr(formatDigestSummary(result));
+          }
+        }
         return EXIT_OK;
       }
       case "sign": {
+        const config = resolveSignConfig(args, io);
+        logFormat = config.logFormat;
+        await checkModelPaths(config, true);
         const { signModel } = await import("./lib/sign/sign_model.ts");
-        const result = await signModel(resolveSignConfig(args, io));
-        io.stdout(formatSignSuccess(result));
+        const result = await signModel(config);
+        io.stdout(logFormat === "json" ? formatSignSuccessJson(result) : formatSignSuccess(result));
         return EXIT_OK;
       }
       case "verify-bundle": {
@@ -100,17 +127,11 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
           const stop = io.onStop?.() ?? new AbortController().signal;
           return await runAgent(config, agent.options, { ...io, stop });
         }
-        const progress = progressHooks(io.progress, config.quiet);
+        await checkModelPaths(config);
+        const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
         const result = await verifyTraced(config, { env: { ...io.env }, ...progress.hooks }, io.env)
           .finally(() => progress.finish());
-        if (
-          config.logLevel === "DEBUG" || config.logLevel === "INFO" || config.logLevel === "WARNING"
-        ) {
-          const warnings = logFormat === "json"
-            ? result.warnings.map(formatWarningJson)
-            : formatWarnings(result.warnings);
-          for (const line of warnings) io.stderr(line);
-        }
+        for (const warning of result.warnings) warn(warning);
         io.stdout(
           logFormat === "json" ? formatVerifySuccessJson(result) : formatVerifySuccess(result),
         );
@@ -118,14 +139,38 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       }
     }
   } catch (thrown) {
-    const error = toModelVerifyError(thrown);
+    const error = explainError(thrown);
     const headline = failureMessage(command, error);
-    const json = (logFormat ?? requestedLogFormat(argv, io.env)) === "json";
-    io.stderr(json ? formatFailureJson(command, error, headline) : headline);
+    io.stderr(logFormat === "json" ? formatFailureJson(command, error, headline) : headline);
     // The one-line reason for `kubectl describe pod` (lib/report/termination.ts says where).
-    await writeTerminationMessage(formatTerminationMessage(error, headline), io.env);
+    await writeTerminationMessage(formatTerminationMessage(error, headline), io.env, {
+      onError: (path, cause) => {
+        if (!io.env[TERMINATION_LOG_ENV]?.trim()) return;
+        const reason = cause instanceof Error
+          ? (cause.name === "NotCapable" ? sandboxAdvice(cause.message) : cause.message)
+          : String(cause);
+        warn(
+          `Cannot write the termination message to '${path}' (${TERMINATION_LOG_ENV}): ${reason}`,
+          { path },
+        );
+      },
+    });
     return error.exitCode;
   }
+}
+
+/** Progress goes where the sink says, as JSON events in JSON mode. */
+function sink(progress: ProgressSink | undefined, format: LogFormat): ProgressSink | undefined {
+  return progress && { ...progress, format };
+}
+
+/** Warnings show at the levels DEBUG, INFO and WARNING (read early: config may not exist yet). */
+function warningsShown(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): boolean {
+  const level = peekOption(argv, env, "log-level")?.trim().toUpperCase() ?? "INFO";
+  return level !== "ERROR" && level !== "CRITICAL";
 }
 
 function failureMessage(command: string, error: ModelVerifyError): string {
@@ -134,6 +179,8 @@ function failureMessage(command: string, error: ModelVerifyError): string {
       return formatVerifyFailure(error);
     case "sign":
       return `Signing failed with error: ${error.message}`;
+    case "digest":
+      return `Digest failed with error: ${error.message}`;
     default:
       return `Error: ${error.message}`;
   }
@@ -143,7 +190,7 @@ if (import.meta.main) {
   const encoder = new TextEncoder();
   // A rejection nothing awaits, or an error thrown from a callback, must never end in exit 0.
   const fault = (reason: unknown) => {
-    const error = toModelVerifyError(reason);
+    const error = explainError(reason);
     Deno.stderr.writeSync(encoder.encode(formatVerifyFailure(error) + "\n"));
     Deno.exit(error.exitCode);
   };

@@ -142,7 +142,7 @@ async function verifySignature(
       const path = config.publicKeyPath!;
       return verifyWithKey(
         bundle,
-        await loadPublicKey(await readTrustFile(path, "--public_key"), path),
+        await loadPublicKey(await readTrustFile(path, "--public-key"), path),
       );
     }
     // The certificate and Sigstore methods load their libraries only when used: they are most of
@@ -151,7 +151,7 @@ async function verifySignature(
       const { loadTrustAnchors, verifyWithCertificate } = await import("./verify/certificate.ts");
       const anchors = [];
       for (const path of config.certificateChainPaths) {
-        anchors.push(...loadTrustAnchors(await readTrustFile(path, "--certificate_chain"), path));
+        anchors.push(...loadTrustAnchors(await readTrustFile(path, "--certificate-chain"), path));
       }
       return verifyWithCertificate(bundle, anchors);
     }

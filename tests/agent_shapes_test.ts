@@ -162,7 +162,7 @@ async function runUntilReady(argv: string[]) {
     onStop: () => stop.signal,
   });
   await Promise.race([ready, code]);
-  const port = /healthPort=(\d+)/.exec(lines.join("\n"))?.[1];
+  const port = /health_port=(\d+)/.exec(lines.join("\n"))?.[1];
   assert(port, lines.join("\n"));
   const response = await fetch(`http://127.0.0.1:${port}/ready`);
   const status = response.status;
@@ -176,7 +176,7 @@ Deno.test("the native sidecar shape runs continuous mode and becomes ready", asy
   const fixture = await signedModel(dir.path);
   const result = await runUntilReady(["--interval=5m", ...keyArgs(fixture)]);
   assertEquals([result.status, result.code], [200, 0], result.log);
-  assertStringIncludes(result.log, 'interval="300s"');
+  assertStringIncludes(result.log, "interval_seconds=300");
 });
 
 Deno.test("the pre-1.28 sidecar shape skips the initial check and is ready at once", async () => {

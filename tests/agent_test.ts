@@ -230,7 +230,7 @@ Deno.test("run() with --interval runs continuous mode until the stop signal", as
     onStop: () => stop.signal,
   });
   await Promise.race([readySeen, code]);
-  const port = /healthPort=(\d+)/.exec(lines.join("\n"))?.[1];
+  const port = /health_port=(\d+)/.exec(lines.join("\n"))?.[1];
   const response = await fetch(`http://127.0.0.1:${port}/ready`);
   assertEquals(response.status, 200);
   await response.body?.cancel();
@@ -281,7 +281,7 @@ Deno.test("process: SIGTERM stops continuous mode cleanly (exit 0, health server
       `collector): use a plain --allow-net in deno.json's compile task.\n${stderr}`,
   );
   assertStringIncludes(stderr, " INFO Ready");
-  const port = /healthPort=(\d+)/.exec(stderr)?.[1];
+  const port = /health_port=(\d+)/.exec(stderr)?.[1];
   const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
   assertEquals([healthz.status, await healthz.text()], [200, "ok\n"]);
   child.kill("SIGTERM");

@@ -436,7 +436,7 @@ Deno.test({
     assertEquals(result.code, 2, result.stderr);
     assert(result.stderr.startsWith("Verification failed with error: "), result.stderr);
     assertStringIncludes(result.stderr, "--offline");
-    assertStringIncludes(result.stderr, "--trust_config");
+    assertStringIncludes(result.stderr, "--trust-config");
     // It failed on the missing network, not by running into the TUF time limit.
     assert(!result.stderr.includes("no answer within"), result.stderr);
     assertMatch(await Deno.readTextFile(terminationLog), /^\[TUF_FETCH_FAILED\] /);

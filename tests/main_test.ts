@@ -146,3 +146,22 @@ Deno.test("--log-level ERROR hides warnings; the default shows them on stderr", 
   assertEquals(hidden.code, 0, hidden.stderr);
   assertEquals(hidden.stderr, "");
 });
+
+Deno.test("the binary's sandbox refusals say what to do, not 'run again with --allow-write'", async () => {
+  await using dir = await tempDir();
+  const f = await signedModel(dir.path);
+  const outside = join(REPO_ROOT, ".sandbox-test-never-written.sig");
+  const result = await spawn(
+    ["sign", "key", "--private-key", f.privateKey, "--signature", outside, f.model],
+    { MODEL_SIGNING_TERMINATION_LOG: join(REPO_ROOT, ".sandbox-test-termination-log") },
+  );
+  assertEquals(result.code, 2, result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  assert(lines[0]!.startsWith("Signing failed with error: "), result.stderr);
+  assertStringIncludes(lines[0]!, `may not write '${outside}'`);
+  assertStringIncludes(lines[0]!, "below /tmp and /.sigstore");
+  assertEquals(lines.length, 2, "the failure, then one warning about the termination log");
+  assert(lines[1]!.startsWith("WARNING: Cannot write the termination message"), lines[1]);
+  assert(!/--allow-write|Unexpected error/.test(result.stderr), result.stderr);
+  assertNoStackTrace(result);
+});

@@ -388,7 +388,7 @@ Deno.test("verifyWithSigstore() fails fast with TUF_FETCH_FAILED when TUF is unr
     "TUF_FETCH_FAILED",
   );
   assertStringIncludes(error.message, "--offline");
-  assertStringIncludes(error.message, "--trust_config");
+  assertStringIncludes(error.message, "--trust-config");
   assert(performance.now() - started < 5_000);
 });
 

@@ -12,6 +12,8 @@
  */
 
 import { type ModelVerifyError, toModelVerifyError } from "../errors.ts";
+import { errorFields } from "../report/json.ts";
+import type { LogEvent } from "../report/log_record.ts";
 
 /** Clock and timers; the real ones are {@link REAL_TIMERS}. */
 export interface Timers {
@@ -35,6 +37,8 @@ export type Trigger = "initial" | "periodic" | "file-change";
 export interface RoundSuccess {
   /** One line for the log. */
   summary: string;
+  /** Typed fields of the `verification_succeeded` event (files, bytes, root_digest, ...). */
+  fields?: Record<string, unknown>;
 }
 
 /** One finished round. */
@@ -47,13 +51,15 @@ export interface RoundReport {
   detail: string;
   error?: ModelVerifyError;
   ready: boolean;
+  /** Typed log fields of a success (from {@link RoundSuccess}). */
+  fields?: Record<string, unknown>;
 }
 
-/** Log sink of the loop. */
+/** Log sink of the loop: an event of the log schema (docs/logs.md), its message and fields. */
 export interface AgentLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+  info(event: LogEvent, message: string, fields?: Record<string, unknown>): void;
+  warn(event: LogEvent, message: string, fields?: Record<string, unknown>): void;
+  error(event: LogEvent, message: string, fields?: Record<string, unknown>): void;
 }
 
 /** Options of {@link AgentLoop}. */
@@ -115,9 +121,13 @@ export class AgentLoop {
     if (this.#options.skipInitial) {
       this.#ready = true;
       this.#reason = "initial verification skipped (--skip-initial: the init container did it)";
-      this.#deps.log.info("Skipping the initial verification; ready", {
-        nextInSeconds: this.#options.intervalMs / 1000,
-      });
+      this.#deps.log.info(
+        "initial_verification_skipped",
+        "Skipping the initial verification; ready",
+        {
+          next_in_seconds: this.#options.intervalMs / 1000,
+        },
+      );
       this.#schedule();
       return;
     }
@@ -186,6 +196,7 @@ export class AgentLoop {
       const success = await this.#deps.verify(trigger, full);
       if (this.#stopped) return;
       report = { round, trigger, full, ok: true, detail: success.summary, ready: true };
+      if (success.fields) report.fields = success.fields;
       this.#succeeded(report);
     } catch (thrown) {
       if (this.#stopped) return;
@@ -201,10 +212,14 @@ export class AgentLoop {
 
   #succeeded(report: RoundReport): void {
     const log = this.#deps.log;
-    const fields = { round: report.round, trigger: report.trigger, fullRehash: report.full };
-    log.info(`Verification succeeded: ${report.detail}`, fields);
+    const fields = { round: report.round, trigger: report.trigger, full_rehash: report.full };
+    log.info("verification_succeeded", `Verification succeeded: ${report.detail}`, {
+      ...fields,
+      ...report.fields,
+    });
     if (!this.#ready) {
-      log.info(report.round === 1 ? "Ready" : "Readiness restored", fields);
+      if (report.round === 1) log.info("ready", "Ready", fields);
+      else log.info("readiness_restored", "Readiness restored", fields);
     }
     this.#ready = true;
     this.#reason = `verified at ${new Date(this.#deps.timers.now()).toISOString()} ` +
@@ -213,16 +228,25 @@ export class AgentLoop {
 
   #failed(report: RoundReport, error: ModelVerifyError): void {
     const log = this.#deps.log;
-    const fields = { round: report.round, trigger: report.trigger, code: error.code };
+    const fields = {
+      round: report.round,
+      trigger: report.trigger,
+      exit_code: error.exitCode,
+      ...errorFields(error),
+    };
     const when = new Date(this.#deps.timers.now()).toISOString();
-    log.error(`Verification failed with error: ${error.message}`, fields);
+    log.error("verification_failed", `Verification failed with error: ${error.message}`, fields);
     if (this.#ready && this.#options.stickyReady) {
-      log.warn("Staying ready although the verification failed (--sticky-ready)", fields);
+      log.warn(
+        "staying_ready",
+        "Staying ready although the verification failed (--sticky-ready)",
+        fields,
+      );
       this.#reason = `ready (sticky); verification failed at ${when}: ${error.message}`;
       return;
     }
     if (this.#ready) {
-      log.error("Readiness withdrawn: the model no longer verifies", fields);
+      log.error("readiness_withdrawn", "Readiness withdrawn: the model no longer verifies", fields);
     }
     this.#ready = false;
     this.#reason = `verification failed at ${when} (round ${report.round}, ${report.trigger}): ` +

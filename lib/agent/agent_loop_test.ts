@@ -25,9 +25,9 @@ function harness(options: Partial<AgentLoopOptions> = {}) {
     {
       timers,
       log: {
-        info: (m) => logs.push(`INFO ${m}`),
-        warn: (m) => logs.push(`WARN ${m}`),
-        error: (m) => logs.push(`ERROR ${m}`),
+        info: (_e, m) => logs.push(`INFO ${m}`),
+        warn: (_e, m) => logs.push(`WARN ${m}`),
+        error: (_e, m) => logs.push(`ERROR ${m}`),
       },
       verify: async (trigger, full) => {
         calls.push({ trigger, full });

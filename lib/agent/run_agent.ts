@@ -8,6 +8,9 @@
 
 import type { VerifyConfig } from "../config/config.ts";
 import { EXIT_OK, toModelVerifyError } from "../errors.ts";
+import { jsonLine, verifyResultFields } from "../report/json.ts";
+import type { LogEvent } from "../report/log_record.ts";
+import { counted } from "../report/plural.ts";
 import { formatBytes } from "../report/text.ts";
 import { type VerifyDeps, verifyModel, type VerifyResult } from "../verify_model.ts";
 import {
@@ -53,7 +56,7 @@ export async function runAgent(
 ): Promise<number> {
   const timers = io.timers ?? REAL_TIMERS;
   const log = createLog(config, io.stderr, timers);
-  const tracing = await createTracing(io.env, (message) => log.warn(message));
+  const tracing = await createTracing(io.env, (message) => log.warn("warning", message));
   const cache = new IdentityCache(io.cache);
   let stats: CacheStats | undefined;
   const loop = new AgentLoop(
@@ -81,8 +84,11 @@ export async function runAgent(
             stats: round.stats,
           },
         );
-        for (const warning of result.warnings) log.warn(warning);
-        return { summary: summarize(result, round.stats) };
+        for (const warning of result.warnings) log.warn("warning", warning);
+        return {
+          summary: summarize(result, round.stats),
+          fields: roundFields(result, round.stats),
+        };
       },
     },
   );
@@ -99,13 +105,13 @@ export async function runAgent(
     await tracing.shutdown();
     throw error;
   }
-  log.info("Starting validation agent", {
-    interval: `${options.intervalMs / 1000}s`,
-    healthPort: server.port,
-    skipInitial: options.skipInitial,
+  log.info("agent_started", "Starting validation agent", {
+    interval_seconds: options.intervalMs / 1000,
+    health_port: server.port,
+    skip_initial: options.skipInitial,
     watch: options.watch,
-    stickyReady: options.stickyReady,
-    fullRehashEvery: options.fullRehashEvery,
+    sticky_ready: options.stickyReady,
+    full_rehash_every: options.fullRehashEvery,
     tracing: tracing.enabled,
     model: config.modelPath,
   });
@@ -118,22 +124,30 @@ export async function runAgent(
   let watcher: ModelWatcher | undefined;
   if (options.watch) {
     try {
-      watcher = watchModel(config.modelPath, (paths) => {
-        io.onWatchEvent?.(paths);
-        loop.notifyChange();
-      }, (error) => log.warn(`File watcher stopped; the interval goes on: ${describe(error)}`));
-      log.info("Watching the model for changes", { path: config.modelPath });
+      watcher = watchModel(
+        config.modelPath,
+        (paths) => {
+          io.onWatchEvent?.(paths);
+          loop.notifyChange();
+        },
+        (error) =>
+          log.warn("warning", `File watcher stopped; the interval goes on: ${describe(error)}`),
+      );
+      log.info("watching", "Watching the model for changes", { path: config.modelPath });
     } catch (error) {
-      log.warn(`Cannot watch the model for changes; the interval goes on: ${describe(error)}`);
+      log.warn(
+        "warning",
+        `Cannot watch the model for changes; the interval goes on: ${describe(error)}`,
+      );
     }
   }
   await stopped;
-  log.info("Shutting down");
+  log.info("shutting_down", "Shutting down");
   loop.stop();
   watcher?.close();
   await server.close();
   await tracing.shutdown();
-  log.info("Stopped");
+  log.info("stopped", "Stopped");
   return EXIT_OK;
 }
 
@@ -210,33 +224,75 @@ function summarize(result: VerifyResult, stats: CacheStats): string {
     ? "all re-hashed"
     : `${stats.filesHashed} re-hashed (${formatBytes(stats.bytesHashed)}), ` +
       `${stats.filesReused} unchanged`;
-  return `${result.files} files, ${formatBytes(result.bytes)}; ${hashed}; ` +
+  return `${counted(result.files, "file")}, ${formatBytes(result.bytes)}; ${hashed}; ` +
     `${result.seconds.toFixed(2)} s; ${result.rootDigest}`;
 }
 
-const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+/** The typed fields of a round's `verification_succeeded` event. */
+function roundFields(result: VerifyResult, stats: CacheStats): Record<string, unknown> {
+  return {
+    ...verifyResultFields(result),
+    files_hashed: stats.filesHashed,
+    bytes_hashed: stats.bytesHashed,
+    files_reused: stats.filesReused,
+  };
+}
 
-/** A line logger on stderr in the configured format (text or one JSON object per line). */
+const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+/** The fields the text format shows as `key=value` after the message. */
+const TEXT_FIELDS = [
+  "round",
+  "trigger",
+  "full_rehash",
+  "interval_seconds",
+  "health_port",
+  "skip_initial",
+  "watch",
+  "sticky_ready",
+  "full_rehash_every",
+  "tracing",
+  "model",
+  "path",
+  "next_in_seconds",
+  "code",
+];
+
+/**
+ * A line logger on stderr in the configured format: one JSON object per line in the log schema
+ * of docs/logs.md (`timestamp`, `level`, `event`, `message`, typed fields), or text
+ * (`<time> <LEVEL> <message> key=value ...`).
+ */
 export function createLog(
   config: Pick<VerifyConfig, "logFormat" | "logLevel">,
   write: (line: string) => void,
   timers: Pick<Timers, "now">,
 ): AgentLog {
   const threshold = LEVELS.indexOf(config.logLevel);
-  const emit = (level: string, message: string, fields: Record<string, unknown> = {}) => {
+  const emit = (
+    level: "INFO" | "WARNING" | "ERROR",
+    event: LogEvent,
+    message: string,
+    fields: Record<string, unknown> = {},
+  ) => {
     if (LEVELS.indexOf(level) < threshold) return;
-    const time = new Date(timers.now()).toISOString();
+    const now = new Date(timers.now());
+    const code = (fields.error as { code?: unknown } | undefined)?.code;
     if (config.logFormat === "json") {
-      write(JSON.stringify({ time, level, logger: "validation-agent", msg: message, ...fields }));
+      const name = level === "INFO" ? "info" : level === "WARNING" ? "warning" : "error";
+      write(jsonLine({ level: name, event, message, ...fields }, now));
       return;
     }
-    const extra = Object.entries(fields).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join("");
-    write(`${time} ${level} ${message}${extra}`);
+    // Text keeps the short context; the figures are in the message already.
+    const extra = Object.entries(fields)
+      .concat(code === undefined ? [] : [["code", code]])
+      .filter(([k]) => TEXT_FIELDS.includes(k as string))
+      .map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join("");
+    write(`${now.toISOString()} ${level} ${message}${extra}`);
   };
   return {
-    info: (message, fields) => emit("INFO", message, fields),
-    warn: (message, fields) => emit("WARNING", message, fields),
-    error: (message, fields) => emit("ERROR", message, fields),
+    info: (event, message, fields) => emit("INFO", event, message, fields),
+    warn: (event, message, fields) => emit("WARNING", event, message, fields),
+    error: (event, message, fields) => emit("ERROR", event, message, fields),
   };
 }
 

@@ -256,3 +256,27 @@ export function checkScope(values: RawValues, scope: Scope, label: string): void
     }
   }
 }
+
+/**
+ * One option's value read without the full parser, for reporting before the configuration
+ * exists (a bad flag): `--name value`, `--name=value` (dashes or underscores), else its
+ * environment twin; undefined when neither is given.
+ */
+export function peekOption(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+): string | undefined {
+  const option = findOption(name);
+  if (!option) return undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    const eq = arg.indexOf("=");
+    const flag = (eq === -1 ? arg : arg.slice(0, eq)).replace(/^--/, "");
+    if (!arg.startsWith("--") || findOption(flag) !== option) continue;
+    return eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
+  }
+  const value = option.env ? env[option.env] : undefined;
+  return value === undefined || value.trim() === "" ? undefined : value;
+}

@@ -42,6 +42,8 @@ export interface SignConfig {
   shardSize?: number;
   maxWorkers?: number;
   quiet: boolean;
+  logLevel: LogLevel;
+  logFormat: "text" | "json";
 }
 
 /** Reads options by name from flags, then env. */
@@ -232,7 +234,7 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
   checkScope(args.values, scope, `sign ${method}`);
   const lookup = new Lookup(args, where);
   const modelPath = lookup.modelPath();
-  const { logLevel: _l, logFormat: _f, ...shared } = common(lookup);
+  const shared = common(lookup);
   const hashType = lookup.choice("hash-type", ["sha256", "blake2b", "blake3"] as const, "sha256");
   if (!isHashAlgorithm(hashType)) throw new ConfigError("INVALID_VALUE", "bad --hash-type");
   const config: SignConfig = {

@@ -19,7 +19,13 @@ import { Buffer } from "node:buffer";
 import nodeCrypto from "node:crypto";
 import type { Bundle } from "@sigstore/bundle";
 import type { TrustMaterial } from "@sigstore/verify";
-import { ConfigError, InputError, SignatureError, TrustMaterialError } from "../errors.ts";
+import {
+  ConfigError,
+  InputError,
+  ModelVerifyError,
+  SignatureError,
+  TrustMaterialError,
+} from "../errors.ts";
 import { hexToBytes } from "../manifest/manifest.ts";
 import { loadTrustedRoot } from "../trust/trusted_root.ts";
 import { checkIdentityPolicy } from "../verify/policy.ts";
@@ -131,6 +137,33 @@ export function parseVerifyBundleArgs(argv: readonly string[]): VerifyBundleArgs
 export async function runVerifyBundle(
   argv: readonly string[],
   surroundings: VerifyBundleEnv = {},
+): Promise<string> {
+  try {
+    return await verifyBundleCommand(argv, surroundings);
+  } catch (error) {
+    if (error instanceof ModelVerifyError) error.message = inVerifyBundleTerms(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Rewrites the option names of shared messages (trust loading speaks `verify`'s options) into
+ * the ones `verify-bundle` accepts: `--trusted-root` for `--trust-config`, `--staging` for
+ * `--use-staging`; `--offline` has no twin here, so its advice becomes `--trusted-root`.
+ */
+export function inVerifyBundleTerms(message: string): string {
+  return message
+    .replace(
+      /Without network access use --offline[^]*$/,
+      "Without network access pass --trusted-root FILE (a trusted_root.json)",
+    )
+    .replace(/--trust[-_]config/g, "--trusted-root")
+    .replace(/--use[-_]staging/g, "--staging");
+}
+
+async function verifyBundleCommand(
+  argv: readonly string[],
+  surroundings: VerifyBundleEnv,
 ): Promise<string> {
   const args = parseVerifyBundleArgs(argv);
   const bundle = parseSigstoreBundle(await readJson(args.bundlePath), args.bundlePath);

@@ -9,8 +9,14 @@ import {
   VirtualSigstore,
   writeTempJson,
 } from "../../tests/_fixtures/virtual_sigstore.ts";
-import { ConfigError, InputError, PolicyError, SignatureError } from "../errors.ts";
-import { parseVerifyBundleArgs, runVerifyBundle } from "./verify_bundle.ts";
+import {
+  ConfigError,
+  InputError,
+  PolicyError,
+  SignatureError,
+  TrustMaterialError,
+} from "../errors.ts";
+import { inVerifyBundleTerms, parseVerifyBundleArgs, runVerifyBundle } from "./verify_bundle.ts";
 
 const ARTIFACT = new TextEncoder().encode("the artifact\n");
 const ARTIFACT_SHA256 = nodeCrypto.createHash("sha256").update(ARTIFACT).digest("hex");
@@ -222,4 +228,38 @@ Deno.test("runVerifyBundle() reports an unreadable or malformed bundle as InputE
       code,
     );
   }
+});
+
+Deno.test("runVerifyBundle() names only options it accepts in its messages", async () => {
+  await using dir = await tempDir();
+  const error = await assertFailsWith(
+    () =>
+      runVerifyBundle([
+        "--bundle",
+        dsseBundle,
+        ...identityArgs(),
+        "--trusted-root",
+        join(dir.path, "missing-root.json"),
+        "a",
+      ]),
+    TrustMaterialError,
+    "TRUST_CONFIG_UNREADABLE",
+  );
+  assertStringIncludes(error.message, "--trusted-root");
+  assertEquals(/--trust[-_]config|--offline|--use[-_]staging/.test(error.message), false);
+});
+
+Deno.test("inVerifyBundleTerms() turns the TUF advice into --trusted-root", () => {
+  const tuf = "Cannot fetch the production Sigstore trusted root through TUF from https://x: " +
+    "timeout. Without network access use --offline (the production trusted root built into " +
+    "model-verify) or --trust-config FILE (a ClientTrustConfig or trusted_root.json)";
+  assertEquals(
+    inVerifyBundleTerms(tuf),
+    "Cannot fetch the production Sigstore trusted root through TUF from https://x: timeout. " +
+      "Without network access pass --trusted-root FILE (a trusted_root.json)",
+  );
+  assertEquals(
+    inVerifyBundleTerms("--use_staging and --trust_config"),
+    "--staging and --trusted-root",
+  );
 });

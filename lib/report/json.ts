@@ -1,19 +1,11 @@
 /**
  * JSON rendering for log pipelines (`--log-format json`, `MODEL_SIGNING_LOG_FORMAT=json`): one
- * JSON object per line. Pure: values in, strings out.
+ * JSON object per line, in the schema of `log_record.ts` (docs/logs.md). Pure: values in,
+ * strings out; the time is passed in.
  *
- * Every line has `event`, `level` and `message`; `message` carries the same text as the text
- * format's first line (`Verification succeeded`, `Verification failed with error: …`), so tools
- * that grep the log (the model-validation operator's end-to-end tests) work in both formats.
- *
- * Events:
- * - `verification_succeeded`: `method`, `model`, `model_name`, `files`, `resources`, `bytes`,
- *   `seconds`, `root_digest`, `hashing`, `signer`
- * - `verification_failed` (and `digest_failed`, `sign_failed`, `failed`): `exit_code`, `error`
- *   (`kind`, `code`, `message`, and for a model that differs from its signature `diff` with
- *   counts and up to {@link MAX_DIFF_NAMES} names of each kind)
- * - `warning`: `message`
- * - `digest`: `model`, `root_digest`, `files`, `bytes`
+ * `message` carries the same text as the text format's first line (`Verification succeeded`,
+ * `Verification failed with error: …`), so tools that grep the log (the model-validation
+ * operator's end-to-end tests) work in both formats.
  *
  * @module
  */
@@ -21,8 +13,12 @@
 import { findOption } from "../config/options.ts";
 import type { DigestResult } from "../digest_model.ts";
 import { IntegrityError, type ModelVerifyError } from "../errors.ts";
+import type { SignResult } from "../sign/sign_model.ts";
 import type { VerifyResult } from "../verify_model.ts";
 import type { SignerInfo } from "../verify/types.ts";
+import { jsonLine, type LogEvent, roundSeconds } from "./log_record.ts";
+
+export { jsonLine } from "./log_record.ts";
 
 /** At most this many names of each kind (extra, missing, mismatched) go into a failure line. */
 export const MAX_DIFF_NAMES = 20;
@@ -30,25 +26,17 @@ export const MAX_DIFF_NAMES = 20;
 /** The values `--log-format` takes. */
 export type LogFormat = "text" | "json";
 
-/** One log line: a JSON object without newlines. */
-export function toJsonLine(event: Record<string, unknown>): string {
-  return JSON.stringify(event);
-}
-
-/** The success line of `verify`. */
-export function formatVerifySuccessJson(result: VerifyResult): string {
+/** The typed fields of a successful verification (also used by the agent). */
+export function verifyResultFields(result: VerifyResult): Record<string, unknown> {
   const s = result.serialization;
-  return toJsonLine({
-    event: "verification_succeeded",
-    level: "info",
-    message: "Verification succeeded",
+  return {
     method: result.method,
     model: result.modelPath,
     model_name: result.modelName,
     files: result.files,
     resources: result.resources,
     bytes: result.bytes,
-    seconds: result.seconds,
+    seconds: roundSeconds(result.seconds),
     root_digest: result.rootDigest,
     hashing: {
       method: s.method,
@@ -56,7 +44,43 @@ export function formatVerifySuccessJson(result: VerifyResult): string {
       ...(s.shardSize === undefined ? {} : { shard_size: s.shardSize }),
     },
     signer: signerJson(result.signer),
-  });
+  };
+}
+
+/** The success line of `verify`. */
+export function formatVerifySuccessJson(result: VerifyResult, now?: Date): string {
+  return jsonLine({
+    level: "info",
+    event: "verification_succeeded",
+    message: "Verification succeeded",
+    ...verifyResultFields(result),
+  }, now);
+}
+
+/** The typed fields of an error: `error` with kind, code, message and a diff when there is one. */
+export function errorFields(error: ModelVerifyError): Record<string, unknown> {
+  return {
+    error: {
+      kind: error.name,
+      code: error.code,
+      message: error.message,
+      ...(error instanceof IntegrityError ? { diff: diffJson(error) } : {}),
+    },
+  };
+}
+
+/** The failure event of a command. */
+export function failureEvent(command: string): LogEvent {
+  switch (command) {
+    case "verify":
+      return "verification_failed";
+    case "sign":
+      return "signing_failed";
+    case "digest":
+      return "digest_failed";
+    default:
+      return "failed";
+  }
 }
 
 /**
@@ -70,43 +94,50 @@ export function formatFailureJson(
   command: string,
   error: ModelVerifyError,
   headline: string,
+  now?: Date,
 ): string {
-  const known = ["verify", "digest", "sign"];
-  const event = command === "verify"
-    ? "verification_failed"
-    : known.includes(command)
-    ? `${command}_failed`
-    : "failed";
-  return toJsonLine({
-    event,
+  return jsonLine({
     level: "error",
+    event: failureEvent(command),
     message: headline,
     exit_code: error.exitCode,
-    error: {
-      kind: error.name,
-      code: error.code,
-      message: error.message,
-      ...(error instanceof IntegrityError ? { diff: diffJson(error) } : {}),
-    },
-  });
+    ...errorFields(error),
+  }, now);
 }
 
-/** A warning line. */
-export function formatWarningJson(message: string): string {
-  return toJsonLine({ event: "warning", level: "warning", message });
+/** A warning line, with optional typed fields. */
+export function formatWarningJson(
+  message: string,
+  fields: Record<string, unknown> = {},
+  now?: Date,
+): string {
+  return jsonLine({ level: "warning", event: "warning", message, ...fields }, now);
 }
 
 /** The result line of `digest`. */
-export function formatDigestJson(result: DigestResult): string {
-  return toJsonLine({
-    event: "digest",
+export function formatDigestJson(result: DigestResult, now?: Date): string {
+  return jsonLine({
     level: "info",
+    event: "digest",
     message: result.rootDigest,
     model: result.modelPath,
     root_digest: result.rootDigest,
     files: result.files,
     bytes: result.bytes,
-  });
+  }, now);
+}
+
+/** The result line of `sign`. */
+export function formatSignSuccessJson(result: SignResult, now?: Date): string {
+  return jsonLine({
+    level: "info",
+    event: "signing_succeeded",
+    message: "Signing succeeded",
+    signature: result.signaturePath,
+    files: result.files,
+    resources: result.resources,
+    root_digest: result.rootDigest,
+  }, now);
 }
 
 /**

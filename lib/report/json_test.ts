@@ -5,6 +5,7 @@ import type { VerifyResult } from "../verify_model.ts";
 import {
   formatDigestJson,
   formatFailureJson,
+  formatSignSuccessJson,
   formatVerifySuccessJson,
   formatWarningJson,
   MAX_DIFF_NAMES,
@@ -37,10 +38,45 @@ const RESULT: VerifyResult = {
   warnings: [],
 };
 
+const NOW = new Date("2026-01-02T03:04:05.678Z");
+
+/** Parses one line, checks the four common fields come first, and drops the timestamp. */
 function parseLine(line: string): Record<string, unknown> {
   assert(!line.includes("\n"), "one line");
-  return JSON.parse(line);
+  const parsed = JSON.parse(line);
+  assertEquals(Object.keys(parsed).slice(0, 4), ["timestamp", "level", "event", "message"]);
+  assert(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(parsed.timestamp), parsed.timestamp);
+  delete parsed.timestamp;
+  return parsed;
 }
+
+Deno.test("every JSON line starts with timestamp, level, event and message", () => {
+  const line = JSON.parse(formatWarningJson("w", {}, NOW));
+  assertEquals(line, {
+    timestamp: "2026-01-02T03:04:05.678Z",
+    level: "warning",
+    event: "warning",
+    message: "w",
+  });
+});
+
+Deno.test("seconds are a number rounded to milliseconds", () => {
+  const line = parseLine(formatVerifySuccessJson({ ...RESULT, seconds: 0.123456789 }));
+  assertEquals(line.seconds, 0.123);
+});
+
+Deno.test("formatSignSuccessJson() has the signature, counts and root digest", () => {
+  const result = { signaturePath: "/m/model.sig", rootDigest: "sha256:00", files: 1, resources: 1 };
+  assertEquals(parseLine(formatSignSuccessJson(result)), {
+    level: "info",
+    event: "signing_succeeded",
+    message: "Signing succeeded",
+    signature: "/m/model.sig",
+    files: 1,
+    resources: 1,
+    root_digest: "sha256:00",
+  });
+});
 
 Deno.test("formatVerifySuccessJson() has the fields log pipelines read", () => {
   assertEquals(parseLine(formatVerifySuccessJson(RESULT)), {
@@ -83,7 +119,7 @@ Deno.test("formatFailureJson() names the event by command and keeps the headline
   const cases = [
     ["verify", "verification_failed"],
     ["digest", "digest_failed"],
-    ["sign", "sign_failed"],
+    ["sign", "signing_failed"],
     ["verify-bundle", "failed"],
   ] as const;
   for (const [command, event] of cases) {

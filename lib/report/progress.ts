@@ -5,12 +5,16 @@
  *
  * On a terminal the bar is redrawn in place at most every {@link BAR_INTERVAL_MS} and cleared at
  * the end; elsewhere (container logs) a plain line appears at most every {@link LINE_INTERVAL_MS}
- * and a summary line at the end. Runs shorter than the first interval show nothing.
+ * and a summary line at the end. With `--log-format json` those lines are `hashing_progress`
+ * and `hashing_finished` events of the log schema instead, never text. Runs shorter than the
+ * first interval show nothing.
  *
  * @module
  */
 
 import type { HashProgress } from "../manifest/hash_jobs.ts";
+import { jsonLine, roundSeconds } from "./log_record.ts";
+import { counted } from "./plural.ts";
 
 /** Progress plus the time it took so far. */
 export interface ProgressSnapshot extends HashProgress {
@@ -76,7 +80,7 @@ export function progressPercent(s: ProgressSnapshot): number {
 function details(s: ProgressSnapshot, separator: string): string {
   const eta = progressEta(s);
   return [
-    `${s.filesDone}/${s.filesTotal} files`,
+    `${s.filesDone}/${counted(s.filesTotal, "file")}`,
     `${formatSize(s.bytesDone)}/${formatSize(s.bytesTotal)} (${progressPercent(s)}%)`,
     formatRate(progressRate(s)),
     `ETA ${eta === undefined ? "--" : formatDuration(eta)}`,
@@ -90,7 +94,7 @@ export function renderProgressLine(s: ProgressSnapshot): string {
 
 /** The summary line once hashing ended: `Hashed 3000 files, 20.00 GiB in 16s (1.25 GiB/s)`. */
 export function renderProgressSummary(s: ProgressSnapshot): string {
-  return `Hashed ${s.filesDone}/${s.filesTotal} files, ${formatSize(s.bytesDone)} in ` +
+  return `Hashed ${s.filesDone}/${counted(s.filesTotal, "file")}, ${formatSize(s.bytesDone)} in ` +
     `${formatDuration(s.elapsedMs / 1000)} (${formatRate(progressRate(s))})`;
 }
 
@@ -108,6 +112,38 @@ export function renderProgressBar(s: ProgressSnapshot, columns: number): string 
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${text}`;
 }
 
+/** The `hashing_progress` event: the same figures as the text line, as numbers. */
+export function renderProgressJson(s: ProgressSnapshot, now?: Date): string {
+  const eta = progressEta(s);
+  return jsonLine({
+    level: "info",
+    event: "hashing_progress",
+    message: renderProgressLine(s),
+    files_done: s.filesDone,
+    files_total: s.filesTotal,
+    bytes_done: s.bytesDone,
+    bytes_total: s.bytesTotal,
+    percent: progressPercent(s),
+    bytes_per_second: Math.round(progressRate(s)),
+    eta_seconds: eta === undefined ? null : Math.ceil(eta),
+  }, now);
+}
+
+/** The `hashing_finished` event. */
+export function renderProgressSummaryJson(s: ProgressSnapshot, now?: Date): string {
+  return jsonLine({
+    level: "info",
+    event: "hashing_finished",
+    message: renderProgressSummary(s),
+    files_done: s.filesDone,
+    files_total: s.filesTotal,
+    bytes_done: s.bytesDone,
+    bytes_total: s.bytesTotal,
+    seconds: roundSeconds(s.elapsedMs / 1000),
+    bytes_per_second: Math.round(progressRate(s)),
+  }, now);
+}
+
 /** Where progress goes: stderr in the process, a collector in tests. */
 export interface ProgressSink {
   /** Writes text as is (no newline added). */
@@ -116,6 +152,8 @@ export interface ProgressSink {
   isTerminal: boolean;
   /** Width of the terminal; 80 when unknown or 0 (a pseudo-terminal without a size). */
   columns?: number;
+  /** `json`: log-schema events, one per line, even on a terminal. Default text. */
+  format?: "text" | "json";
 }
 
 /** Options of {@link createProgressReporter}. */
@@ -136,7 +174,9 @@ export interface ProgressReporter {
 /** A reporter whose clock starts now. */
 export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter {
   const now = options.now ?? (() => performance.now());
-  const interval = options.intervalMs ?? (options.isTerminal ? BAR_INTERVAL_MS : LINE_INTERVAL_MS);
+  const json = options.format === "json";
+  const bar = options.isTerminal && !json;
+  const interval = options.intervalMs ?? (bar ? BAR_INTERVAL_MS : LINE_INTERVAL_MS);
   const columns = options.columns && options.columns > 0 ? options.columns : 80;
   const started = now();
   let lastShown = started;
@@ -154,7 +194,9 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
       shown = true;
       const s = snapshot(progress);
       options.write(
-        options.isTerminal
+        json
+          ? `${renderProgressJson(s)}\n`
+          : bar
           ? `\r${renderProgressBar(s, columns)}\x1b[K`
           : `${renderProgressLine(s)}\n`,
       );
@@ -163,8 +205,11 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
       if (finished) return;
       finished = true;
       if (!shown) return;
-      if (options.isTerminal) options.write("\r\x1b[K");
-      else if (last) options.write(`${renderProgressSummary(snapshot(last))}\n`);
+      if (bar) options.write("\r\x1b[K");
+      else if (last) {
+        const s = snapshot(last);
+        options.write(`${json ? renderProgressSummaryJson(s) : renderProgressSummary(s)}\n`);
+      }
     },
   };
 }

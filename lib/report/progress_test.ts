@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/_assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../tests/_assert.ts";
 import type { HashProgress } from "../manifest/hash_jobs.ts";
 import {
   BAR_INTERVAL_MS,
@@ -130,6 +130,43 @@ Deno.test("a plain reporter prints a line at most every few seconds, then a summ
   reporter.update(progress(20 * GIB, 3000));
   assertEquals(out.length, 3);
   assertEquals(out[2], "Hashed 3000/3000 files, 20.0 GiB in 10s (2.00 GiB/s)\n");
+});
+
+Deno.test("progress lines say '1 file', not '1 files'", () => {
+  const one = { ...SNAPSHOT, filesDone: 1, filesTotal: 1 };
+  assertStringIncludes(renderProgressLine(one), " 1/1 file,");
+  assertStringIncludes(renderProgressSummary(one), "Hashed 1/1 file,");
+});
+
+Deno.test("a JSON reporter writes log-schema events, never text, even on a terminal", () => {
+  const clock = fakeClock(1000);
+  const out: string[] = [];
+  const reporter = createProgressReporter({
+    write: (text) => out.push(text),
+    isTerminal: true,
+    format: "json",
+    now: clock.now,
+  });
+  clock.tick(BAR_INTERVAL_MS);
+  reporter.update(progress(GIB));
+  assertEquals(out, [], "the JSON interval is the plain one, not the bar's");
+  clock.tick(LINE_INTERVAL_MS);
+  reporter.update(progress(5 * GIB, 700));
+  reporter.finish();
+  assertEquals(out.length, 2);
+  for (const line of out as string[]) assert(line.endsWith("}\n") && !line.includes("\r"), line);
+  const [first, last] = (out as string[]).map((l) => JSON.parse(l));
+  assertEquals(first.event, "hashing_progress");
+  assertEquals(first.level, "info");
+  assertEquals(typeof first.timestamp, "string");
+  assertEquals(first.files_done, 700);
+  assertEquals(first.files_total, 3000);
+  assertEquals(first.bytes_done, 5 * GIB);
+  assertEquals(first.percent, 25);
+  assertEquals(typeof first.bytes_per_second, "number");
+  assertEquals(typeof first.eta_seconds, "number");
+  assertEquals(last.event, "hashing_finished");
+  assertEquals(last.seconds, 5.2);
 });
 
 Deno.test("a reporter stays silent for a run shorter than its first interval", () => {

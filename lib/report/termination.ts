@@ -33,6 +33,8 @@ export interface TerminationDeps {
   exists?: (path: string) => Promise<boolean>;
   /** Writes the whole file; defaults to `Deno.writeTextFile`. */
   writeTextFile?: (path: string, text: string) => Promise<void>;
+  /** Told when the file could not be written (the caller warns once). */
+  onError?: (path: string, error: unknown) => void;
 }
 
 /**
@@ -76,13 +78,21 @@ export async function writeTerminationMessage(
   env: Readonly<Record<string, string | undefined>>,
   deps: TerminationDeps = {},
 ): Promise<string | undefined> {
+  let path: string | undefined;
   try {
-    const path = await terminationLogPath(env, deps);
+    path = await terminationLogPath(env, deps);
     if (path === undefined) return undefined;
     const write = deps.writeTextFile ?? ((p: string, text: string) => Deno.writeTextFile(p, text));
     await write(path, message);
     return path;
-  } catch {
+  } catch (error) {
+    if (path !== undefined) {
+      try {
+        deps.onError?.(path, error);
+      } catch {
+        // a failing reporter must not lose the verdict either
+      }
+    }
     return undefined;
   }
 }

@@ -109,3 +109,13 @@ Deno.test("writeTerminationMessage() never throws", async (t) => {
     );
   });
 });
+
+Deno.test("writeTerminationMessage() tells onError once about a file it cannot write", async () => {
+  const seen: string[] = [];
+  const env = { [TERMINATION_LOG_ENV]: "/nonexistent-dir/termination-log" };
+  const onError = (path: string) => seen.push(path);
+  assertEquals(await writeTerminationMessage("m\n", env, { onError }), undefined);
+  assertEquals(seen, ["/nonexistent-dir/termination-log"]);
+  await writeTerminationMessage("m\n", {}, { exists: () => Promise.resolve(false), onError });
+  assertEquals(seen.length, 1, "no file, no error");
+});

@@ -8,6 +8,7 @@ import type { DigestResult } from "../digest_model.ts";
 import type { ModelVerifyError } from "../errors.ts";
 import type { SignResult } from "../sign/sign_model.ts";
 import type { VerifyResult } from "../verify_model.ts";
+import { counted } from "./plural.ts";
 
 /** The success report: the line operators grep for, then what was verified. */
 export function formatVerifySuccess(result: VerifyResult): string {
@@ -38,10 +39,14 @@ export function formatWarnings(warnings: readonly string[]): string[] {
   return warnings.map((w) => `WARNING: ${w}`);
 }
 
-/** `digest` output: the root digest alone on the first line, details after. */
+/** `digest` output on stdout: the root digest alone (`sha256:<hex>`), one line. */
 export function formatDigest(result: DigestResult): string {
-  return `${result.rootDigest}\n  ${result.files} files, ${formatBytes(result.bytes)} in ` +
-    `${result.modelPath}`;
+  return result.rootDigest;
+}
+
+/** `digest`'s summary for stderr: `3 files, 1.00 MiB (1048726 bytes) in /work/model`. */
+export function formatDigestSummary(result: DigestResult): string {
+  return `${counted(result.files, "file")}, ${formatBytes(result.bytes)} in ${result.modelPath}`;
 }
 
 /** `sign` output. */

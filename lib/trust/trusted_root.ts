@@ -53,7 +53,7 @@ export async function loadTrustedRoot(options: TrustOptions): Promise<LoadedTrus
       throw new ConfigError(
         "OFFLINE_STAGING_UNSUPPORTED",
         "--offline embeds only the production trusted root; for staging without network pass " +
-          "--trust_config with a staging trusted root",
+          "--trust-config with a staging trusted root",
       );
     }
     return {
@@ -90,7 +90,7 @@ export async function loadTrustConfigFile(path: string): Promise<LoadedTrustedRo
   } catch (error) {
     throw new TrustMaterialError(
       "TRUST_CONFIG_UNREADABLE",
-      `Cannot read trust configuration '${path}' (--trust_config): ${
+      `Cannot read trust configuration '${path}' (--trust-config): ${
         error instanceof Error ? error.message : error
       }`,
       { cause: error },

@@ -84,7 +84,7 @@ Deno.test("a TUF repository that refuses connections fails fast, naming --offlin
     );
     const elapsed = performance.now() - started;
     assertStringIncludes(error.message, "--offline");
-    assertStringIncludes(error.message, "--trust_config");
+    assertStringIncludes(error.message, "--trust-config");
     assert(elapsed < 5_000, `took ${elapsed.toFixed(0)} ms`);
   });
 });

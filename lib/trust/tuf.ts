@@ -91,7 +91,7 @@ export async function fetchTrustedRootWithTuf(
       "TUF_FETCH_FAILED",
       `Cannot fetch the ${repo.name} Sigstore trusted root through TUF from ${repo.mirrorURL}: ` +
         `${describe(error)}. Without network access use --offline (the production trusted root ` +
-        "built into model-verify) or --trust_config FILE (a ClientTrustConfig or " +
+        "built into model-verify) or --trust-config FILE (a ClientTrustConfig or " +
         "trusted_root.json)",
       { cause: error },
     );

@@ -84,7 +84,7 @@ export function checkIdentityPolicy(
   if (policy.issuer === "") {
     throw new ConfigError(
       "ISSUER_REQUIRED",
-      "The expected OIDC issuer (--identity_provider) is empty",
+      "The expected OIDC issuer (--identity-provider) is empty",
     );
   }
   const actual = readCertificateIdentity(cert);

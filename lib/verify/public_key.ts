@@ -10,6 +10,7 @@
 import { createHash, createPublicKey, KeyObject } from "node:crypto";
 import type { JWK } from "jose";
 import { TrustMaterialError } from "../errors.ts";
+import { escapeName } from "../_escape.ts";
 
 /** Curves model_signing supports, with the hash it uses on each. */
 export const CURVE_HASH: Readonly<Record<string, "sha256" | "sha384" | "sha512">> = {
@@ -42,11 +43,23 @@ export interface LoadedKey {
  *
  * @param bytes the file content
  * @param source the file path (or flag) named in errors
- * @throws {TrustMaterialError} `KEY_INVALID` when it is not a key, `KEY_UNSUPPORTED` when it is
- * not EC P-256, P-384 or P-521
+ * @throws {TrustMaterialError} `KEY_INVALID` when it is not a key, `KEY_IS_PRIVATE` for a PEM
+ * private key, `KEY_UNSUPPORTED` when it is not EC P-256, P-384 or P-521
  */
 export async function loadPublicKey(bytes: Uint8Array, source: string): Promise<LoadedKey> {
   const text = new TextDecoder().decode(bytes);
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) {
+    // Node derives the public half, so it would verify; but a private key handed to verifiers
+    // is a leaked key and a mistake in the configuration.
+    throw new TrustMaterialError(
+      "KEY_IS_PRIVATE",
+      `'${
+        escapeName(source)
+      }' holds a private key, but --public-key (MODEL_SIGNING_PUBLIC_KEY) needs the ` +
+        "public key; derive it with 'openssl pkey -in KEY -pubout -out key.pub.pem' and keep " +
+        "the private key away from verifiers",
+    );
+  }
   let key: KeyObject;
   try {
     key = text.trimStart().startsWith("{") ? await fromJwk(text) : createPublicKey(text);

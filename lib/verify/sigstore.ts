@@ -79,7 +79,7 @@ export async function verifyWithSigstore(
   if (options.identity === "" || options.identityProvider === "") {
     throw new ConfigError(
       options.identity === "" ? "IDENTITY_REQUIRED" : "ISSUER_REQUIRED",
-      "Sigstore verification needs a non-empty --identity and --identity_provider",
+      "Sigstore verification needs a non-empty --identity and --identity-provider",
     );
   }
   if (bundle.material.kind === "publicKey") {
