@@ -173,6 +173,25 @@ function warningsShown(
   return level !== "ERROR" && level !== "CRITICAL";
 }
 
+/**
+ * The failure line for an error that escaped `run` (a rejection nothing awaited, an exception
+ * in a callback), in the command's words and the requested log format.
+ */
+export function faultReport(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  reason: unknown,
+): { line: string; exitCode: number } {
+  const error = explainError(reason);
+  const command = commandOf(argv);
+  const headline = failureMessage(command, error);
+  const json = requestedLogFormat(argv, env) === "json";
+  return {
+    line: json ? formatFailureJson(command, error, headline) : headline,
+    exitCode: error.exitCode,
+  };
+}
+
 function failureMessage(command: string, error: ModelVerifyError): string {
   switch (command) {
     case "verify":
@@ -190,9 +209,9 @@ if (import.meta.main) {
   const encoder = new TextEncoder();
   // A rejection nothing awaits, or an error thrown from a callback, must never end in exit 0.
   const fault = (reason: unknown) => {
-    const error = explainError(reason);
-    Deno.stderr.writeSync(encoder.encode(formatVerifyFailure(error) + "\n"));
-    Deno.exit(error.exitCode);
+    const { line, exitCode } = faultReport(Deno.args, Deno.env.toObject(), reason);
+    Deno.stderr.writeSync(encoder.encode(line + "\n"));
+    Deno.exit(exitCode);
   };
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();

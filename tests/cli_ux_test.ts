@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { run } from "../main.ts";
+import { faultReport, run } from "../main.ts";
 import { LOG_EVENTS } from "../lib/report/log_record.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { REPO_ROOT, runCli, signedModel, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
@@ -313,4 +313,14 @@ Deno.test("extra files are named before hashing; changed files once the names ma
   const readme = await Deno.readTextFile(join(REPO_ROOT, "README.md"));
   assert(!readme.includes("Every\n   extra, missing and changed file is named in one message"));
   assertStringIncludes(readme, "names differ");
+});
+
+Deno.test("a fault that escaped the run is reported in the command's words and log format", () => {
+  const text = faultReport(["sign", "key", "m"], {}, new TypeError("x is not a function"));
+  assertEquals(text.line, "Signing failed with error: Unexpected error: x is not a function");
+  assertEquals(text.exitCode, 1);
+  const json = faultReport(["verify", "m"], { MODEL_SIGNING_LOG_FORMAT: "json" }, new Error("y"));
+  const [line] = jsonLines(json.line);
+  assertEquals(line!.event, "verification_failed");
+  assertEquals((line!.error as { code: string }).code, "INTERNAL");
 });

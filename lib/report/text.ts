@@ -21,7 +21,7 @@ export function formatVerifySuccess(result: VerifyResult): string {
     `  signer:      ${result.signer.description}`,
     `  model:       ${result.modelPath}` +
     (result.modelName ? ` (signed as '${result.modelName}')` : ""),
-    `  files:       ${result.files} (${result.resources} resources, ${hashing}), ` +
+    `  files:       ${result.files} (${counted(result.resources, "resource")}, ${hashing}), ` +
     `${formatBytes(result.bytes)}`,
     `  root digest: ${result.rootDigest}`,
     `  time:        ${result.seconds.toFixed(2)} s`,
@@ -52,13 +52,13 @@ export function formatDigestSummary(result: DigestResult): string {
 /** `sign` output. */
 export function formatSignSuccess(result: SignResult): string {
   return `Signing succeeded\n  signature:   ${result.signaturePath}\n` +
-    `  files:       ${result.files} (${result.resources} resources)\n` +
+    `  files:       ${result.files} (${counted(result.resources, "resource")})\n` +
     `  root digest: ${result.rootDigest}`;
 }
 
 /** Human-readable byte count, exact below 1 KiB. */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024) return counted(bytes, "byte");
   const units = ["KiB", "MiB", "GiB", "TiB"];
   let value = bytes / 1024;
   let unit = 0;
