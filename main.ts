@@ -25,6 +25,7 @@ import {
   formatSignSuccessJson,
   formatVerifySuccessJson,
   formatWarningJson,
+  jsonLine,
   type LogFormat,
   requestedLogFormat,
 } from "./lib/report/json.ts";
@@ -76,7 +77,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       const unknown = findUnknownEnv(io.env);
       if (unknown.length > 0) warn(formatUnknownEnv(unknown), { variables: unknown });
     }
-    if (agent.options.explicit && args.command !== "verify") {
+    if (agent.options.explicit && !["verify", "help", "version"].includes(args.command)) {
       throw new ConfigError(
         "AGENT_NEEDS_VERIFY",
         "Agent flags (--interval, --health-port, ...) only go before 'verify'",
@@ -117,7 +118,12 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       }
       case "verify-bundle": {
         const { runVerifyBundle } = await import("./lib/conformance/verify_bundle.ts");
-        io.stdout(await runVerifyBundle(args.rest, { env: { ...io.env } }));
+        const ok = await runVerifyBundle(args.rest, { env: { ...io.env } });
+        io.stdout(
+          logFormat === "json"
+            ? jsonLine({ level: "info", event: "bundle_verified", message: ok })
+            : ok,
+        );
         return EXIT_OK;
       }
       case "verify": {

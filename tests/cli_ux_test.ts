@@ -137,6 +137,7 @@ Deno.test("COMMAND --help prints that command's help and exits 0", async (t) => 
     [["sign", "--help"], "--private-key", "--public-key"],
     [["digest", "--help"], "--ignore-paths", "--signature"],
     [["verify-bundle", "--help"], "--trusted-root", "--trust-config"],
+    [["--interval=5m", "verify", "--help"], "--identity", "--private-key"],
   ];
   for (const [argv, present, absent] of cases) {
     await t.step(argv.join(" "), async () => {

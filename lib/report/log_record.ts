@@ -29,6 +29,7 @@ export const LOG_EVENTS = {
   digest: "model, root_digest, files, bytes",
   digest_failed: "exit_code, error",
   failed: "exit_code, error (verify-bundle and other commands)",
+  bundle_verified: "",
   warning: "optional: path, variables",
   hashing_progress: "files_done, files_total, bytes_done, bytes_total, percent, " +
     "bytes_per_second, eta_seconds",
