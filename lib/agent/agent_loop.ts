@@ -11,7 +11,8 @@
  * @module
  */
 
-import { type ModelVerifyError, toModelVerifyError } from "../errors.ts";
+import type { ModelVerifyError } from "../errors.ts";
+import { explainError } from "../report/explain_error.ts";
 import { errorFields } from "../report/json.ts";
 import type { LogEvent } from "../report/log_record.ts";
 
@@ -200,7 +201,7 @@ export class AgentLoop {
       this.#succeeded(report);
     } catch (thrown) {
       if (this.#stopped) return;
-      const error = toModelVerifyError(thrown);
+      const error = explainError(thrown);
       report = { round, trigger, full, ok: false, detail: error.message, error, ready: false };
       this.#failed(report, error);
     }

@@ -190,3 +190,33 @@ Deno.test("AgentLoop.stop() drops the result of a round in progress", async () =
   assertEquals(h.loop.state.ready, false);
   assertEquals(h.timers.pending, 0);
 });
+
+Deno.test("AgentLoop explains a sandbox refusal in a round instead of 'run again with'", async () => {
+  const timers = new FakeTimers();
+  const rounds: RoundReport[] = [];
+  const events: string[] = [];
+  const loop = new AgentLoop(
+    { intervalMs: 5 * MINUTE, skipInitial: false, stickyReady: false, fullRehashEvery: 12 },
+    {
+      timers,
+      log: {
+        info: (event) => events.push(event),
+        warn: (event) => events.push(event),
+        error: (event) => events.push(event),
+      },
+      verify: () =>
+        Promise.reject(
+          new Deno.errors.NotCapable(
+            'Requires write access to "/cache/x", run again with the --allow-write flag',
+          ),
+        ),
+      onRound: (report) => rounds.push(report),
+    },
+  );
+  loop.start();
+  await loop.idle();
+  loop.stop();
+  assertEquals(rounds[0]!.error?.code, "SANDBOX_DENIED");
+  assert(!rounds[0]!.detail.includes("--allow-write"), rounds[0]!.detail);
+  assertEquals(events, ["verification_failed"]);
+});

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { escapeName } from "../_escape.ts";
 import { nearestName } from "./nearest.ts";
 import { EXTRA_ENV, OPTIONS } from "./options.ts";
 
@@ -40,9 +41,12 @@ export function findUnknownEnv(
     });
 }
 
-/** The warning for unknown variables: each with its nearest known name. */
+/** The warning for unknown variables: each (escaped) with its nearest known name. */
 export function formatUnknownEnv(unknown: readonly UnknownVariable[]): string {
-  const list = unknown.map((u) => u.nearest ? `${u.name} (did you mean ${u.nearest}?)` : u.name);
+  const list = unknown.map((u) => {
+    const name = escapeName(u.name);
+    return u.nearest ? `${name} (did you mean ${u.nearest}?)` : name;
+  });
   return `Ignoring unknown environment ${unknown.length === 1 ? "variable" : "variables"} ` +
     `${list.join(", ")}`;
 }

@@ -30,3 +30,8 @@ Deno.test("findUnknownEnv() knows every option's twin and the extra variables", 
     if (option.env) assertEquals(knownEnvNames().includes(option.env), true);
   }
 });
+
+Deno.test("formatUnknownEnv() escapes control characters in a variable's name", () => {
+  const text = formatUnknownEnv(findUnknownEnv({ "MODEL_SIGNING_X\u001b[2J\n": "1" }));
+  assertEquals(text, "Ignoring unknown environment variable MODEL_SIGNING_X\\u001b[2J\\n");
+});
