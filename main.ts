@@ -69,14 +69,15 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
     io.stderr(logFormat === "json" ? formatWarningJson(message, fields) : `WARNING: ${message}`);
   };
   try {
+    // First, so the warning also precedes a usage error (help and version stay clean).
+    if (!argv.some((a) => a === "--help" || a === "-h" || a === "--version")) {
+      const unknown = findUnknownEnv(io.env);
+      if (unknown.length > 0) warn(formatUnknownEnv(unknown), { variables: unknown });
+    }
     // validation-agent flags (--interval=5m --skip-initial ...) come before the command.
     const agent = splitAgentArgs(argv, io.env);
     const args = parseArgs(agent.rest);
     command = args.command;
-    if (command !== "help" && command !== "version") {
-      const unknown = findUnknownEnv(io.env);
-      if (unknown.length > 0) warn(formatUnknownEnv(unknown), { variables: unknown });
-    }
     if (agent.options.explicit && !["verify", "help", "version"].includes(args.command)) {
       throw new ConfigError(
         "AGENT_NEEDS_VERIFY",

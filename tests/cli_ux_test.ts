@@ -172,6 +172,11 @@ Deno.test("an unknown MODEL_SIGNING_* variable is a warning naming the nearest, 
     "WARNING: Ignoring unknown environment variable MODEL_SIGNING_PUBLICKEY " +
       "(did you mean MODEL_SIGNING_PUBLIC_KEY?)",
   );
+  const usage = await runCli(["verify", "--bogus"], { env: { MODEL_SIGNING_PUBLICKEY: "k" } });
+  assertEquals(usage.code, 2);
+  assertStringIncludes(usage.stderr.split("\n")[0]!, "MODEL_SIGNING_PUBLICKEY");
+  const help = await runCli(["verify", "--help"], { env: { MODEL_SIGNING_PUBLICKEY: "k" } });
+  assertEquals([help.code, help.stderr], [0, ""]);
   const extra = await runCli(keyArgs(f), { env: { MODEL_SIGNING_FUTURE_SETTING: "x" } });
   assertEquals(extra.code, 0, extra.stderr);
   assertStringIncludes(extra.stderr, "MODEL_SIGNING_FUTURE_SETTING");
