@@ -330,3 +330,30 @@ Deno.test("a fault that escaped the run is reported in the command's words and l
   assertEquals(line!.event, "verification_failed");
   assertEquals((line!.error as { code: string }).code, "INTERNAL");
 });
+
+Deno.test("--log-format json: hashing progress on stderr is JSON events, never text", async () => {
+  await using dir = await tempDir();
+  const model = await writeModel(join(dir.path, "m"), { "a.bin": "a", "b.bin": "b", "c.bin": "c" });
+  let clock = 0;
+  const progress: string[] = [];
+  const out: string[] = [];
+  const code = await run(["digest", "--log-format", "json", "--max-workers", "1", model], {
+    env: {},
+    cwd: Deno.cwd(),
+    stdout: (text) => out.push(text),
+    stderr: (text) => progress.push(text),
+    // A clock that jumps a minute per reading: every update is due.
+    progress: {
+      write: (text) => progress.push(text),
+      isTerminal: false,
+      now: () => clock += 60_000,
+    },
+  });
+  assertEquals(code, 0, progress.join(""));
+  const events = jsonLines(progress.join(""));
+  assert(events.length >= 2, progress.join(""));
+  assertEquals(events.at(-1)!.event, "hashing_finished");
+  assert(events.slice(0, -1).every((e) => e.event === "hashing_progress"), progress.join(""));
+  assertEquals(events.at(-1)!.files_total, 3);
+  assertEquals(jsonLines(out.join("\n"))[0]!.event, "digest");
+});

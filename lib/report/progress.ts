@@ -154,6 +154,8 @@ export interface ProgressSink {
   columns?: number;
   /** `json`: log-schema events, one per line, even on a terminal. Default text. */
   format?: "text" | "json";
+  /** Milliseconds clock; defaults to `performance.now` (tests pass a fake one). */
+  now?: () => number;
 }
 
 /** Options of {@link createProgressReporter}. */
