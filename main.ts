@@ -85,6 +85,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "sign": {
         const { signModel } = await import("./lib/sign/sign_model.ts");
         const result = await signModel(resolveSignConfig(args, io));
+        for (const line of formatWarnings(result.warnings)) io.stderr(line);
         io.stdout(formatSignSuccess(result));
         return EXIT_OK;
       }

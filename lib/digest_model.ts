@@ -27,12 +27,14 @@ export async function digestModel(
   config: DigestConfig,
   onProgress?: (progress: HashProgress) => void,
 ): Promise<DigestResult> {
-  const { root } = await resolveModelRoot(config.modelPath);
-  const ignored = buildIgnoreList({
+  const { root, kind } = await resolveModelRoot(config.modelPath);
+  const { ignored } = buildIgnoreList({
     modelRoot: root,
+    userPaths: kind === "directory" ? config.ignorePaths : [],
+    cwd: config.cwd ?? Deno.cwd(),
     // The default signature location is never part of the model.
-    absolutePaths: [...config.ignorePaths, join(root, DEFAULT_SIGNATURE_NAME)],
-    relativePaths: [],
+    internalPaths: [join(root, DEFAULT_SIGNATURE_NAME)],
+    recordedPaths: [],
     ignoreGitPaths: config.ignoreGitPaths,
   });
   const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
