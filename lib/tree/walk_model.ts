@@ -278,7 +278,6 @@ function classify(
 function checkReallyEmpty(path: string, name: string): void {
   let read: number | null = null;
   try {
-    // deno-lint-ignore no-sync-fn-in-async-fn -- called from the blocking walk
     const file = Deno.openSync(path, { read: true });
     try {
       read = file.readSync(new Uint8Array(1));
