@@ -41,7 +41,10 @@ function fromV1(statement: Statement): SignedManifest {
   const serialization = parseSerialization(statement.predicate.serialization);
   const resources = statement.predicate.resources;
   if (!Array.isArray(resources)) throw invalid("predicate.resources is not a list");
-  const algorithm = resourceAlgorithmName(serialization.hashType, serialization.shardSize);
+  const algorithm = resourceAlgorithmName(
+    serialization.hashType,
+    serialization.shardSizeExact ?? serialization.shardSize,
+  );
   const size = serialization.hashType === "blake2b" ? 64 : 32;
   const entries = resources.map((r: unknown, i: number): ManifestEntry => {
     const where = `predicate.resources[${i}]`;
@@ -139,6 +142,8 @@ function parseSerialization(value: unknown): Serialization {
 /**
  * A resource name must be a relative POSIX path inside the model (`.` for a single-file model),
  * and for shards `path:start:end` with `0 <= start < end`, `start` a multiple of the shard size.
+ * A backslash is an ordinary character of a POSIX name, as for model_signing and for `sign`
+ * (SECURITY.md "Model semantics"); the path may hold colons and line breaks too.
  */
 export function checkResourceName(name: string, serialization: Serialization, where: string) {
   let path = name;
@@ -158,8 +163,6 @@ export function checkResourceName(name: string, serialization: Serialization, wh
     ? "is empty"
     : path.startsWith("/")
     ? "is absolute"
-    : path.includes("\\")
-    ? "contains a backslash"
     : path.includes("\0")
     ? "contains a NUL byte"
     : path.split("/").some((c) => c === "" || c === "." || c === "..")
