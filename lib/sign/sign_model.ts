@@ -61,7 +61,7 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
   if (tree.files.length === 0) throw emptyModel(config.modelPath);
   const serialization = chooseSerialization(config, kind === "directory" ? ignored : [], warnings);
-  if (serialization.method === "shards") refuseEmptyFiles(tree.files);
+  if (serialization.method === "shards") refuseUnshardable(tree.files);
   const { entries } = await buildManifest(tree.files, serialization, {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
   });
@@ -100,11 +100,21 @@ function chooseSerialization(
 }
 
 /**
- * Refuses a shard signature of a model with empty files: they produce no shard (OMS v1.0 6.3.2),
- * so a verifier could not tell them from files added later, and model-verify would refuse to
- * verify the signature.
+ * Refuses a shard signature nobody could verify strictly: empty files produce no shard (OMS v1.0
+ * 6.3.2), so a verifier cannot tell them from files added later (model-verify refuses such a
+ * signature); and model_signing 1.1 splits shard names on every ':' and rejects a signature
+ * naming a file with a colon (OMS v1.0 reads the last two fields; model-verify accepts it).
  */
-function refuseEmptyFiles(files: readonly ModelFile[]): void {
+function refuseUnshardable(files: readonly ModelFile[]): void {
+  const colons = files.filter((file) => file.name.includes(":")).map((f) => escapeName(f.name));
+  if (colons.length > 0) {
+    throw new InputError(
+      "SHARDS_COLON_NAME",
+      `Cannot sign with --shard_size: file names with ':' (${colons.join(", ")}) make shard ` +
+        "names model_signing 1.1 cannot parse, so it would reject the signature; sign without " +
+        "--shard_size (file serialization), or rename the files",
+    );
+  }
   const empty = files.filter((file) => file.size === 0).map((file) => escapeName(file.name));
   if (empty.length === 0) return;
   throw new InputError(
