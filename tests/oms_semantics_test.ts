@@ -427,6 +427,7 @@ Deno.test("a shard size beyond 2^53 is read exactly", async () => {
   );
   const ok = await runCli(verifyArgs(model, keys.publicKey, "--signature", sig));
   assertEquals(ok.code, 0, ok.stderr);
+  assertStringIncludes(ok.stdout, `shard ${size}`);
   // One less is another algorithm name: the exact value is compared.
   const off = text.replace(`sha256-sharded-${size}`, "sha256-sharded-1152921504606846976");
   const offSig = sign(
