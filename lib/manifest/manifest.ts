@@ -110,7 +110,15 @@ export function compareResourceNames(a: string, b: string, shards = false): numb
     if (order !== 0) return order;
   }
   if (partsA.length !== partsB.length) return partsA.length - partsB.length;
-  return startA === startB ? 0 : BigInt(startA) < BigInt(startB) ? -1 : 1;
+  return compareDecimal(startA, startB);
+}
+
+/** Compares two decimal digit strings by value, at any size (no rounding beyond 2^53). */
+function compareDecimal(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, "");
+  const y = b.replace(/^0+(?=\d)/, "");
+  if (x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /**
