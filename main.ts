@@ -79,6 +79,14 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         const progress = progressHooks(io.progress, config.quiet);
         const result = await digestModel(config, progress.hooks.onProgress)
           .finally(() => progress.finish());
+        const warnings = result.warnings ?? [];
+        for (
+          const line of logFormat === "json"
+            ? warnings.map(formatWarningJson)
+            : formatWarnings(warnings)
+        ) {
+          io.stderr(line);
+        }
         io.stdout(logFormat === "json" ? formatDigestJson(result) : formatDigest(result));
         return EXIT_OK;
       }

@@ -250,6 +250,10 @@ Deno.test("--ignore-paths: globs, '..' and absolute paths outside the model are 
   assertEquals(lines.length, 1, warned.stderr);
   assertStringIncludes(lines[0]!, "'no-such-file'");
   assert(!lines[0]!.includes("config.json"), lines[0]);
+  const digest = await runCli(["digest", "--ignore-paths", "typo.bin", model]);
+  assertEquals(digest.code, 0, digest.stderr);
+  assertStringIncludes(digest.stderr, "'typo.bin'");
+  assert(digest.stdout.startsWith("sha256:"), digest.stdout);
 });
 
 Deno.test("--no-ignore-git-paths makes git paths count even when the signature recorded them ignored", async () => {
