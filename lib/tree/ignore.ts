@@ -8,7 +8,7 @@
  * - a relative entry names a path relative to the model root (`README.md` means
  *   `<model>/README.md`, wherever the process runs: the operator runs in `/`). model_signing
  *   resolves it against the working directory instead; that reading is kept only when it is
- *   unambiguous: it lies inside the model and `<model>/<entry>` does not exist.
+ *   unambiguous: it names an existing path inside the model and `<model>/<entry>` does not exist.
  *
  * An entry that is a symbolic link is left out by its own path, never by its target (a
  * signature file linked to a model file must not make that file ignored). Parent directories
@@ -114,7 +114,7 @@ function resolveUserEntry(entry: string, modelRoot: string, cwd: string): string
   const fromCwd = relative(modelRoot, resolveParents(resolve(cwd, entry)));
   const insideModel = fromCwd !== "" && fromCwd !== ".." && !fromCwd.startsWith(".." + sep) &&
     !isAbsolute(fromCwd);
-  return insideModel ? fromCwd : fromRoot;
+  return insideModel && exists(join(modelRoot, fromCwd)) ? fromCwd : fromRoot;
 }
 
 function toPosix(path: string): string {

@@ -134,6 +134,14 @@ Deno.test("buildIgnoreList() reports entries that match nothing", async () => {
   });
   assertEquals(list.unmatched, ["missing.txt", join(model, "gone")]);
   assertEquals(list.ignored, ["gone", "missing.txt", "w.bin"]);
+  // Neither reading exists: the model-relative one is kept, and named as a miss.
+  const neither = buildIgnoreList({
+    ...NONE,
+    modelRoot: model,
+    userPaths: ["model/nothing"],
+    cwd: dir.path,
+  });
+  assertEquals(neither, { ignored: ["model/nothing"], unmatched: ["model/nothing"] });
 });
 
 Deno.test("isIgnored() matches a path and everything below it, component-wise", () => {
