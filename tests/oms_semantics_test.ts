@@ -503,3 +503,29 @@ Deno.test("blake3 with --shard-size signs whole files, as model_signing does", a
     undefined,
   ]);
 });
+
+Deno.test("a model_signing 0.2 signature records no symlink policy: --allow-symlinks decides", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const model = await writeModel(join(dir.path, "model"), { "w.bin": "weights" });
+  await Deno.symlink(join(model, "w.bin"), join(model, "alias.bin"));
+  const legacy = {
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [
+      { name: "alias.bin", digest: { sha256: sha256("weights") } },
+      { name: "w.bin", digest: { sha256: sha256("weights") } },
+    ],
+    predicateType: "https://model_signing/Digests/v0.1",
+    predicate: {},
+  };
+  const sig = join(dir.path, "legacy.sig");
+  await signStatement(legacy, keys.privateKey, sig);
+  const strict = await runCli(verifyArgs(model, keys.publicKey, "--signature", sig));
+  assertEquals(strict.code, 1, strict.stderr);
+  assertStringIncludes(strict.stderr, "symbolic link");
+  const allowed = await runCli(
+    verifyArgs(model, keys.publicKey, "--signature", sig, "--allow-symlinks"),
+  );
+  assertEquals(allowed.code, 0, allowed.stderr);
+  assert(!allowed.stderr.includes("no effect"), allowed.stderr);
+});
