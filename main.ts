@@ -97,6 +97,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
         const result = await digestModel(config, progress.hooks.onProgress)
           .finally(() => progress.finish());
+        for (const warning of result.warnings ?? []) warn(warning);
         if (logFormat === "json") {
           io.stdout(formatDigestJson(result));
         } else {
@@ -114,6 +115,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         await checkModelPaths(config, true);
         const { signModel } = await import("./lib/sign/sign_model.ts");
         const result = await signModel(config);
+        for (const warning of result.warnings) warn(warning);
         io.stdout(logFormat === "json" ? formatSignSuccessJson(result) : formatSignSuccess(result));
         return EXIT_OK;
       }

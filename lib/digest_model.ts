@@ -10,7 +10,7 @@ import { DEFAULT_SIGNATURE_NAME, type DigestConfig } from "./config/config.ts";
 import { buildManifest } from "./manifest/build_manifest.ts";
 import type { HashProgress } from "./manifest/hash_jobs.ts";
 import { computeRootDigest } from "./manifest/manifest.ts";
-import { buildIgnoreList } from "./tree/ignore.ts";
+import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "./tree/walk_model.ts";
 
 /** The digest of a model. */
@@ -20,6 +20,8 @@ export interface DigestResult {
   rootDigest: string;
   files: number;
   bytes: number;
+  /** One line each: `--ignore-paths` entries that matched nothing. */
+  warnings?: string[];
 }
 
 /** Hashes the model as `model_signing sign` would (files, sha256) and returns its root digest. */
@@ -27,12 +29,14 @@ export async function digestModel(
   config: DigestConfig,
   onProgress?: (progress: HashProgress) => void,
 ): Promise<DigestResult> {
-  const { root } = await resolveModelRoot(config.modelPath);
-  const ignored = buildIgnoreList({
+  const { root, kind } = await resolveModelRoot(config.modelPath);
+  const { ignored, unmatched } = buildIgnoreList({
     modelRoot: root,
+    userPaths: kind === "directory" ? config.ignorePaths : [],
+    cwd: config.cwd ?? Deno.cwd(),
     // The default signature location is never part of the model.
-    absolutePaths: [...config.ignorePaths, join(root, DEFAULT_SIGNATURE_NAME)],
-    relativePaths: [],
+    internalPaths: [join(root, DEFAULT_SIGNATURE_NAME)],
+    recordedPaths: [],
     ignoreGitPaths: config.ignoreGitPaths,
   });
   const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
@@ -49,5 +53,6 @@ export async function digestModel(
     rootDigest: `sha256:${computeRootDigest(entries)}`,
     files: tree.files.length,
     bytes,
+    warnings: [unmatchedWarning(unmatched)].filter((w): w is string => w !== undefined),
   };
 }

@@ -14,7 +14,7 @@ import { toSignedManifest } from "./bundle/predicate.ts";
 import { parseStatement } from "./bundle/statement.ts";
 import type { ParsedBundle } from "./bundle/types.ts";
 import type { VerifyConfig } from "./config/config.ts";
-import { IntegrityError, TrustMaterialError } from "./errors.ts";
+import { InputError, IntegrityError, TrustMaterialError } from "./errors.ts";
 import type { HashAlgorithm } from "./manifest/engines.ts";
 import type { HashJob } from "./manifest/hash_file.ts";
 import { hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
@@ -24,11 +24,19 @@ import {
   diffManifests,
   isEmptyDiff,
   type SignedManifest,
+  splitShard,
 } from "./manifest/manifest.ts";
 import { planJobs } from "./manifest/plan_jobs.ts";
 import { readSignatureFile } from "./read_files.ts";
-import { buildIgnoreList } from "./tree/ignore.ts";
-import { listNamedFiles, type ModelTree, walkModel } from "./tree/walk_model.ts";
+import { basename } from "node:path";
+import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
+import {
+  listNamedFiles,
+  type ModelFile,
+  type ModelTree,
+  resolveModelRoot,
+  walkModel,
+} from "./tree/walk_model.ts";
 import { verifyWithKey } from "./verify/key.ts";
 import { loadPublicKey } from "./verify/public_key.ts";
 import type { SignerInfo, VerifiedSignature } from "./verify/types.ts";
@@ -95,7 +103,12 @@ export async function verifyModel(
   const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
   const verified = await verifySignature(bundle, config, deps);
   const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
-  const tree = await listModel(config, manifest);
+  if (manifest.entries.length === 0) throw emptySignature(config);
+  const { tree, warnings } = await listModel(config, manifest);
+  if (tree.files.length === 0) throw emptyModel(config, manifest);
+  if (manifest.serialization.method === "shards" && !config.ignoreUnsignedFiles) {
+    rejectEmptyFilesInShards(tree.files, config);
+  }
   const jobs = planJobs(tree.files, manifest.serialization);
   const expected = new Map(manifest.entries.map((e) => [e.name, e.digest]));
   const names = new Map(jobs.map((job) => [job.name, ""]));
@@ -128,7 +141,7 @@ export async function verifyModel(
     files: tree.files.length,
     bytes,
     seconds: (now() - started) / 1000,
-    warnings: verified.warnings,
+    warnings: [...verified.warnings, ...warnings],
   };
 }
 
@@ -170,35 +183,93 @@ async function verifySignature(
   }
 }
 
-/** Lists the model's files: all of them, or only those the signature names. */
+/**
+ * Lists the model's files: all of them, or only those the signature names. The symlink policy
+ * is the one the signature records (OMS v1.0 6.1.1); `--allow-symlinks` only decides for
+ * model_signing 0.2 signatures, which record none.
+ */
 async function listModel(
   config: VerifyConfig,
   manifest: SignedManifest,
-): Promise<ModelTree> {
-  const options = {
-    allowSymlinks: config.allowSymlinks,
-    ignored: [] as string[],
-  };
-  const root = await resolveRootForIgnore(config.modelPath);
-  options.ignored = buildIgnoreList({
+): Promise<{ tree: ModelTree; warnings: string[] }> {
+  const warnings: string[] = [];
+  const recorded = manifest.legacy ? undefined : manifest.serialization.allowSymlinks;
+  if (recorded === false && config.allowSymlinks) {
+    warnings.push(
+      "--allow-symlinks has no effect: the signature records allow_symlinks=false, so a " +
+        "symbolic link in the model fails verification",
+    );
+  }
+  const allowSymlinks = recorded ?? config.allowSymlinks;
+  const { root, kind } = await resolveModelRoot(config.modelPath);
+  const list = buildIgnoreList({
     modelRoot: root,
-    absolutePaths: [...config.ignorePaths, config.signaturePath],
-    relativePaths: manifest.serialization.ignorePaths,
+    userPaths: kind === "directory" ? config.ignorePaths : [],
+    cwd: config.cwd ?? Deno.cwd(),
+    internalPaths: [config.signaturePath],
+    recordedPaths: manifest.serialization.ignorePaths,
     ignoreGitPaths: config.ignoreGitPaths,
   });
-  if (!config.ignoreUnsignedFiles) return await walkModel(config.modelPath, options);
-  const names = manifest.entries.map((e) =>
-    manifest.serialization.method === "shards" ? e.name.replace(/:\d+:\d+$/, "") : e.name
-  );
-  return await listNamedFiles(config.modelPath, names, options);
+  const warning = unmatchedWarning(list.unmatched);
+  if (warning) warnings.push(warning);
+  const options = { allowSymlinks, ignored: list.ignored };
+  const shards = manifest.serialization.method === "shards";
+  const names = manifest.entries.map((e) => shards ? (splitShard(e.name)?.[0] ?? e.name) : e.name);
+  const tree = config.ignoreUnsignedFiles && kind === "directory"
+    ? await listNamedFiles(config.modelPath, names, options)
+    : await walkModel(config.modelPath, options);
+  if (tree.kind === "file") {
+    const name = singleFileName(names, config.modelPath, root);
+    tree.files = tree.files.map((file) => ({ ...file, name }));
+  }
+  return { tree, warnings };
 }
 
-async function resolveRootForIgnore(modelPath: string): Promise<string> {
-  try {
-    return await Deno.realPath(modelPath);
-  } catch {
-    return modelPath;
-  }
+/**
+ * The resource name of a single-file model: the legacy `.` (model_signing 1.1) or the file's
+ * basename (OMS v1.0 6.1.2, the Go implementation), whichever the signature uses.
+ */
+function singleFileName(names: readonly string[], modelPath: string, root: string): string {
+  const candidates = new Set([basename(modelPath), basename(root)]);
+  return names.find((name) => candidates.has(name)) ?? ".";
+}
+
+/**
+ * A shard signature lists no empty file (OMS v1.0 6.3.2: zero-byte files produce no shard), so an
+ * empty file on disk cannot be told apart from one added after signing (an `__init__.py`, a
+ * `sitecustomize.py`): fail closed.
+ */
+function rejectEmptyFilesInShards(files: readonly ModelFile[], config: VerifyConfig): void {
+  const empty = files.filter((file) => file.size === 0).map((file) => file.name);
+  if (empty.length === 0) return;
+  throw new IntegrityError(
+    "SHARDS_EMPTY_FILE",
+    `Model '${escapeName(config.modelPath)}' holds empty files the shard signature cannot ` +
+      `account for: ${empty.map(escapeName).join(", ")}. A shard signature lists no empty ` +
+      "file, so an empty file added after signing looks the same as one that was signed: " +
+      "remove them, add them to --ignore-paths if they are not part of the model, or have " +
+      "the model signed with file serialization (no --shard_size)",
+    { extra: empty, missing: [], mismatched: [] },
+  );
+}
+
+function emptySignature(config: VerifyConfig): InputError {
+  return new InputError(
+    "MODEL_EMPTY",
+    `The signature '${escapeName(config.signaturePath)}' lists no files: it signs an empty ` +
+      "model (OMS v1.0 forbids that), so there is nothing to verify",
+  );
+}
+
+function emptyModel(config: VerifyConfig, manifest: SignedManifest): InputError {
+  const what = config.ignoreUnsignedFiles
+    ? `holds none of the ${manifest.entries.length} resources its signature lists`
+    : "is empty: it holds no file besides the signature and ignored paths";
+  return new InputError(
+    "MODEL_EMPTY",
+    `Model '${escapeName(config.modelPath)}' ${what}; in a pod this usually means the model ` +
+      "volume was not populated (check the volume source and that the download finished)",
+  );
 }
 
 function mismatch(

@@ -13,6 +13,7 @@ import {
   type ManifestEntry,
   type Serialization,
   type SignedManifest,
+  splitShard,
 } from "../manifest/manifest.ts";
 import { isObject, PREDICATE_TYPE_LEGACY, type Statement } from "./statement.ts";
 
@@ -40,7 +41,10 @@ function fromV1(statement: Statement): SignedManifest {
   const serialization = parseSerialization(statement.predicate.serialization);
   const resources = statement.predicate.resources;
   if (!Array.isArray(resources)) throw invalid("predicate.resources is not a list");
-  const algorithm = resourceAlgorithmName(serialization.hashType, serialization.shardSize);
+  const algorithm = resourceAlgorithmName(
+    serialization.hashType,
+    serialization.shardSizeExact ?? serialization.shardSize,
+  );
   const size = serialization.hashType === "blake2b" ? 64 : 32;
   const entries = resources.map((r: unknown, i: number): ManifestEntry => {
     const where = `predicate.resources[${i}]`;
@@ -118,10 +122,19 @@ function parseSerialization(value: unknown): Serialization {
   };
   if (method === "shards") {
     const size = value.shard_size;
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
+    // Beyond 2^53 the statement parser hands the exact value as a bigint (`statement.ts`).
+    const exact = typeof size === "bigint"
+      ? size
+      : typeof size === "number" && Number.isSafeInteger(size)
+      ? BigInt(size)
+      : undefined;
+    if (exact === undefined || exact <= 0n) {
       throw invalid("predicate.serialization.shard_size is not a positive integer");
     }
-    serialization.shardSize = size;
+    // Every file is smaller than 2^53 bytes, so a larger shard size plans exactly like any
+    // other value at least that large: one shard per file.
+    serialization.shardSize = Number(exact);
+    if (!Number.isSafeInteger(serialization.shardSize)) serialization.shardSizeExact = exact;
   }
   return serialization;
 }
@@ -129,29 +142,27 @@ function parseSerialization(value: unknown): Serialization {
 /**
  * A resource name must be a relative POSIX path inside the model (`.` for a single-file model),
  * and for shards `path:start:end` with `0 <= start < end`, `start` a multiple of the shard size.
+ * A backslash is an ordinary character of a POSIX name, as for model_signing and for `sign`
+ * (SECURITY.md "Model semantics"); the path may hold colons and line breaks too.
  */
 export function checkResourceName(name: string, serialization: Serialization, where: string) {
   let path = name;
   if (serialization.method === "shards") {
-    const match = /^(.*):(\d+):(\d+)$/.exec(name);
-    if (!match) throw invalid(`${where} ${quoteValue(name)} is not 'path:start:end'`);
-    const start = Number(match[2]);
-    const end = Number(match[3]);
-    const shard = serialization.shardSize!;
-    if (
-      !Number.isSafeInteger(end) || !(start < end) || start % shard !== 0 || end - start > shard
-    ) {
+    const parts = splitShard(name);
+    if (!parts) throw invalid(`${where} ${quoteValue(name)} is not 'path:start:end'`);
+    const start = BigInt(parts[1]);
+    const end = BigInt(parts[2]);
+    const shard = serialization.shardSizeExact ?? BigInt(serialization.shardSize!);
+    if (!(start < end) || start % shard !== 0n || end - start > shard) {
       throw invalid(`${where} ${quoteValue(name)} is not a valid shard of size ${shard}`);
     }
-    path = match[1]!;
+    path = parts[0];
   }
   if (path === ".") return;
   const problem = path === ""
     ? "is empty"
     : path.startsWith("/")
     ? "is absolute"
-    : path.includes("\\")
-    ? "contains a backslash"
     : path.includes("\0")
     ? "contains a NUL byte"
     : path.split("/").some((c) => c === "" || c === "." || c === "..")

@@ -45,7 +45,7 @@ export function parseStatement(payloadType: string, payload: Uint8Array): Statem
     if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
       throw invalid(`payload nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
-    json = JSON.parse(text);
+    json = LONG_NUMBER.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text);
   } catch (error) {
     if (error instanceof InputError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
@@ -80,6 +80,19 @@ export function parseStatement(payloadType: string, payload: Uint8Array): Statem
   const predicate = json.predicate;
   if (!isObject(predicate)) throw invalid("statement has no predicate object");
   return { subjects, predicateType, predicate };
+}
+
+/** A run of 16 or more digits: a number JSON.parse may round (checked before parsing slowly). */
+const LONG_NUMBER = /\d{16}/;
+
+/**
+ * Keeps integers beyond 2^53 exact, as bigints (model_signing writes shard sizes of any size);
+ * uses the reviver's access to the source text (ES2025).
+ */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  const source = context?.source;
+  return source !== undefined && /^-?\d+$/.test(source) ? BigInt(source) : value;
 }
 
 function invalid(reason: string): InputError {

@@ -29,8 +29,13 @@ export interface VerifyConfig {
   offline: boolean;
   /** sigstore method: where TUF metadata is cached. */
   tufCacheDir?: string;
-  /** Absolute paths to leave out of the model, as given by the user. */
+  /**
+   * `--ignore-paths` entries as given: absolute, or relative to the model root (`lib/tree/
+   * ignore.ts` has the rule, with model_signing's cwd-relative reading where unambiguous).
+   */
   ignorePaths: string[];
+  /** Working directory the relative entries may also be read against; default: the process's. */
+  cwd?: string;
   ignoreGitPaths: boolean;
   ignoreUnsignedFiles: boolean;
   allowSymlinks: boolean;
@@ -47,7 +52,9 @@ export interface VerifyConfig {
 /** Configuration of `digest`: hash a model without a signature. */
 export interface DigestConfig {
   modelPath: string;
+  /** `--ignore-paths` entries as given (see {@link VerifyConfig.ignorePaths}). */
   ignorePaths: string[];
+  cwd?: string;
   ignoreGitPaths: boolean;
   allowSymlinks: boolean;
   maxWorkers?: number;

@@ -90,7 +90,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     "ignore-paths",
     "list",
     HASHING,
-    "Path to leave out of the model; repeatable, env comma-separated.",
+    "Exact path to leave out, relative to the model (or absolute inside it); repeatable, env comma-separated.",
     { metavar: "PATH" },
   ),
   spec(
@@ -107,9 +107,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     "Hash only the files the signature lists; others are not extra.",
     { negatable: true },
   ),
-  spec("allow-symlinks", "boolean", HASHING, "Follow symbolic links to files.", {
-    negatable: true,
-  }),
+  spec(
+    "allow-symlinks",
+    "boolean",
+    HASHING,
+    "Follow symbolic links to files (sign; verify of 0.2 signatures: newer ones record it).",
+    {
+      negatable: true,
+    },
+  ),
   spec(
     "log-fingerprints",
     "boolean",

@@ -18,6 +18,7 @@ import {
   type LogLevel,
   type VerifyConfig,
 } from "./config.ts";
+import { checkIgnoreEntry } from "./ignore_entry.ts";
 import { EXTRA_ENV, findOption, OPTIONS, type Scope } from "./options.ts";
 import { checkScope, parseBoolean, type ParsedArgs } from "./parse_args.ts";
 
@@ -35,7 +36,9 @@ export interface SignConfig {
   privateKeyPath: string;
   signingCertificatePath?: string;
   certificateChainPaths: string[];
+  /** `--ignore-paths` entries as given (see `VerifyConfig.ignorePaths`). */
   ignorePaths: string[];
+  cwd?: string;
   ignoreGitPaths: boolean;
   allowSymlinks: boolean;
   hashType: HashAlgorithm;
@@ -87,6 +90,17 @@ class Lookup {
   path(name: string): string | undefined {
     const value = this.string(name);
     return value === undefined ? undefined : resolve(this.#cwd, value);
+  }
+
+  /** `--ignore-paths` entries as given, each checked for globs and `..` (usage errors). */
+  ignoreEntries(): string[] {
+    const entries = this.list("ignore-paths");
+    entries.forEach(checkIgnoreEntry);
+    return entries;
+  }
+
+  get cwd(): string {
+    return this.#cwd;
   }
 
   paths(name: string): string[] {
@@ -141,7 +155,8 @@ class Lookup {
 function common(lookup: Lookup) {
   const maxWorkers = lookup.positiveInteger("max-workers");
   return {
-    ignorePaths: lookup.paths("ignore-paths"),
+    ignorePaths: lookup.ignoreEntries(),
+    cwd: lookup.cwd,
     ignoreGitPaths: lookup.boolean("ignore-git-paths", true),
     allowSymlinks: lookup.boolean("allow-symlinks", false),
     logLevel: lookup.choice<LogLevel>("log-level", LOG_LEVELS, "INFO"),

@@ -119,7 +119,9 @@ Deno.test("resolveVerifyConfig() reads every option from its MODEL_SIGNING_* twi
   assertEquals(config.modelPath, "/work/here/models/bert");
   assertEquals(config.signaturePath, "/sigs/bert.sig");
   assertEquals(config.certificateChainPaths, ["/work/here/ca1.pem", "/work/here/ca2.pem"]);
-  assertEquals(config.ignorePaths, ["/work/here/a", "/work/here/b/c"]);
+  // Entries stay as given: relative ones are relative to the model (lib/tree/ignore.ts).
+  assertEquals(config.ignorePaths, ["a", "b/c"]);
+  assertEquals(config.cwd, "/work/here");
   assertEquals(config.ignoreGitPaths, false);
   assertEquals(config.ignoreUnsignedFiles, true);
   assertEquals(config.allowSymlinks, true);
@@ -239,7 +241,7 @@ Deno.test("resolveDigestConfig() and resolveSignConfig() take their own options 
     env: {},
     cwd: CWD,
   });
-  assertEquals(digest.ignorePaths, ["/work/here/x"]);
+  assertEquals(digest.ignorePaths, ["x"]);
   await assertFailsWith(
     () =>
       resolveDigestConfig(parseArgs(["digest", "--public_key", "k", "m"]), { env: {}, cwd: CWD }),
@@ -286,4 +288,31 @@ Deno.test("README documents every environment variable and flag", async () => {
   }
   assertStringIncludes(readme, "MODEL_SIGNING_METHOD");
   assertStringIncludes(readme, "MODEL_SIGNING_MODEL_PATH");
+});
+
+Deno.test("resolve*Config() refuses --ignore-paths globs and '..' as usage errors", async () => {
+  for (const entry of ["*.md", "weights?.bin", "[a]", "../x", "a/../b"]) {
+    for (
+      const argv of [["digest", "--ignore-paths", entry, "m"], [
+        "verify",
+        "key",
+        "--public_key",
+        "k",
+        "--ignore-paths",
+        entry,
+        "m",
+      ]]
+    ) {
+      await assertFailsWith(
+        () => {
+          const args = parseArgs(argv);
+          return argv[0] === "digest"
+            ? resolveDigestConfig(args, { env: {}, cwd: CWD })
+            : resolveVerifyConfig(args, { env: {}, cwd: CWD });
+        },
+        ConfigError,
+        "IGNORE_PATH_INVALID",
+      );
+    }
+  }
 });

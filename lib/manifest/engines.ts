@@ -82,6 +82,9 @@ export function createHasherSync(algorithm: HashAlgorithm): StreamHasher {
 }
 
 /** The resource `algorithm` a signer records for an engine: `sha256`, or `sha256-sharded-N`. */
-export function resourceAlgorithmName(algorithm: HashAlgorithm, shardSize?: number): string {
+export function resourceAlgorithmName(
+  algorithm: HashAlgorithm,
+  shardSize?: number | bigint,
+): string {
   return shardSize === undefined ? algorithm : `${algorithm}-sharded-${shardSize}`;
 }

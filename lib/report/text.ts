@@ -14,7 +14,7 @@ import { counted } from "./plural.ts";
 export function formatVerifySuccess(result: VerifyResult): string {
   const s = result.serialization;
   const hashing = `${s.method}/${s.hashType}` +
-    (s.shardSize === undefined ? "" : ` shard ${s.shardSize}`);
+    (s.shardSize === undefined ? "" : ` shard ${s.shardSizeExact ?? s.shardSize}`);
   const lines = [
     "Verification succeeded",
     `  method:      ${result.method}`,

@@ -11,11 +11,12 @@ import type { X509Certificate } from "@sigstore/core";
 import { buildBundle, buildStatement, type BundleMaterial } from "../bundle/build_bundle.ts";
 import { pae } from "../bundle/dsse.ts";
 import type { SignConfig } from "../config/resolve_config.ts";
-import { TrustMaterialError } from "../errors.ts";
+import { escapeName } from "../_escape.ts";
+import { InputError, TrustMaterialError } from "../errors.ts";
 import { buildManifest } from "../manifest/build_manifest.ts";
 import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
-import { buildIgnoreList } from "../tree/ignore.ts";
-import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
+import { buildIgnoreList, unmatchedWarning } from "../tree/ignore.ts";
+import { type ModelFile, resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
 import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
 
@@ -25,6 +26,8 @@ export interface SignResult {
   rootDigest: string;
   files: number;
   resources: number;
+  /** One line each: ignore entries that matched nothing, options that had no effect. */
+  warnings: string[];
 }
 
 /**
@@ -43,20 +46,22 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
     material = await certificateMaterial(config, publicKey.key);
   }
   const { root, kind } = await resolveModelRoot(config.modelPath);
-  const ignored = buildIgnoreList({
+  const list = buildIgnoreList({
     modelRoot: root,
-    absolutePaths: [...config.ignorePaths, config.signaturePath],
-    relativePaths: [],
+    userPaths: kind === "directory" ? config.ignorePaths : [],
+    cwd: config.cwd ?? Deno.cwd(),
+    internalPaths: [config.signaturePath],
+    recordedPaths: [],
     ignoreGitPaths: config.ignoreGitPaths,
   });
+  const warnings: string[] = [];
+  const unmatched = unmatchedWarning(list.unmatched);
+  if (unmatched) warnings.push(unmatched);
+  const ignored = list.ignored;
   const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
-  const serialization: Serialization = {
-    method: config.shardSize === undefined ? "files" : "shards",
-    hashType: config.hashType,
-    allowSymlinks: config.allowSymlinks,
-    ignorePaths: kind === "directory" ? ignored : [],
-    ...(config.shardSize === undefined ? {} : { shardSize: config.shardSize }),
-  };
+  if (tree.files.length === 0) throw emptyModel(config.modelPath);
+  const serialization = chooseSerialization(config, kind === "directory" ? ignored : [], warnings);
+  if (serialization.method === "shards") refuseUnshardable(tree.files);
   const { entries } = await buildManifest(tree.files, serialization, {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
   });
@@ -68,7 +73,65 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
     rootDigest: `sha256:${computeRootDigest(entries)}`,
     files: tree.files.length,
     resources: entries.length,
+    warnings,
   };
+}
+
+/**
+ * Files or shards, as model_signing chooses: BLAKE3 is always signed with file serialization
+ * (model_signing 1.1 hashes BLAKE3 whole files even when asked for shards, and its verifier
+ * would then reject a BLAKE3 shard signature).
+ */
+function chooseSerialization(
+  config: SignConfig,
+  ignorePaths: string[],
+  warnings: string[],
+): Serialization {
+  const base = { hashType: config.hashType, allowSymlinks: config.allowSymlinks, ignorePaths };
+  if (config.shardSize === undefined) return { method: "files", ...base };
+  if (config.hashType === "blake3") {
+    warnings.push(
+      "--shard_size has no effect with --hash_type blake3: BLAKE3 signs whole files, as " +
+        "model_signing does",
+    );
+    return { method: "files", ...base };
+  }
+  return { method: "shards", ...base, shardSize: config.shardSize };
+}
+
+/**
+ * Refuses a shard signature nobody could verify strictly: empty files produce no shard (OMS v1.0
+ * 6.3.2), so a verifier cannot tell them from files added later (model-verify refuses such a
+ * signature); and model_signing 1.1 splits shard names on every ':' and rejects a signature
+ * naming a file with a colon (OMS v1.0 reads the last two fields; model-verify accepts it).
+ */
+function refuseUnshardable(files: readonly ModelFile[]): void {
+  const colons = files.filter((file) => file.name.includes(":")).map((f) => escapeName(f.name));
+  if (colons.length > 0) {
+    throw new InputError(
+      "SHARDS_COLON_NAME",
+      `Cannot sign with --shard_size: file names with ':' (${colons.join(", ")}) make shard ` +
+        "names model_signing 1.1 cannot parse, so it would reject the signature; sign without " +
+        "--shard_size (file serialization), or rename the files",
+    );
+  }
+  const empty = files.filter((file) => file.size === 0).map((file) => escapeName(file.name));
+  if (empty.length === 0) return;
+  throw new InputError(
+    "SHARDS_EMPTY_FILE",
+    `Cannot sign with --shard_size: the model holds empty files (${empty.join(", ")}), which ` +
+      "a shard signature cannot list, so nobody could verify that no empty file was added " +
+      "later; sign without --shard_size (file serialization), remove them, or add them to " +
+      "--ignore-paths",
+  );
+}
+
+function emptyModel(modelPath: string): InputError {
+  return new InputError(
+    "MODEL_EMPTY",
+    `Cannot sign '${escapeName(modelPath)}': the model holds no regular file after exclusions ` +
+      "(ignored paths, git paths, the signature); OMS v1.0 forbids signing an empty model",
+  );
 }
 
 /** Signs with the key's scheme: ECDSA with the curve's hash, RSA with SHA-256, Ed25519 pure. */

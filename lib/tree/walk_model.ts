@@ -1,8 +1,9 @@
 /**
  * Lists the regular files that make up a model, with relative POSIX names in byte order, applying
- * the ignore list and the symlink rule. Nothing here reads file content or opens a file: every
- * entry is classified with `lstat` (and `stat` for an allowed symlink), so a FIFO or a device in
- * the model is rejected without being opened.
+ * the ignore list and the symlink rule. Nothing here reads file content: every entry is
+ * classified with `lstat` (and `stat` for an allowed symlink), so a FIFO or a device in the model
+ * is rejected without being opened. The one exception is an allowed link to a file that stats as
+ * empty: one byte is read to tell a pseudo file (procfs) from an empty file.
  *
  * The model directory is attacker-controlled input. The rules, each with its error code:
  * - a symlink is rejected (`SYMLINK_NOT_ALLOWED`) unless symlinks are allowed, the model path
@@ -251,7 +252,10 @@ function classify(
         { cause: error },
       );
     }
-    if (target.isFile) return toModelFile(name, path, target);
+    if (target.isFile) {
+      if (target.size === 0) checkReallyEmpty(path, name);
+      return toModelFile(name, path, target);
+    }
     if (!target.isDirectory) throw special(name);
     if (mode === "named") return "directory";
     throw new InputError(
@@ -264,6 +268,33 @@ function classify(
   if (info.isDirectory) return "directory";
   if (info.isFile) return toModelFile(name, path, info);
   throw special(name);
+}
+
+/**
+ * A link target that stats as empty but has content is a pseudo file (procfs reports size 0 for
+ * `/proc/self/environ` and the like): hashing by the stat'ed size would sign or verify nothing
+ * of what the workload reads. Reads at most one byte of a regular file.
+ */
+function checkReallyEmpty(path: string, name: string): void {
+  let read: number | null = null;
+  try {
+    const file = Deno.openSync(path, { read: true });
+    try {
+      read = file.readSync(new Uint8Array(1));
+    } finally {
+      file.close();
+    }
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  if (read !== null && read > 0) {
+    throw new InputError(
+      "SYMLINK_TARGET_NOT_REGULAR",
+      `Model contains a symbolic link '${escapeName(name)}' to a file whose content does not ` +
+        "match its size (a pseudo file such as one under /proc): its bytes cannot be signed " +
+        "or verified; replace the link with a copy of the content",
+    );
+  }
 }
 
 /** Rejects a listed name reached through a symlinked directory unless symlinks are allowed. */

@@ -1,0 +1,320 @@
+/**
+ * The OMS conformance adapter (scripts/oms_adapter.ts): its flag translation, and each class of
+ * case the public conformance suite checks, run through the adapter in-process (the suite itself
+ * carries no licence and is not part of the project; README "Conformance suite" runs it).
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import {
+  type AdapterIo,
+  parseAdapterArgs,
+  planSign,
+  planVerify,
+  runAdapter,
+} from "../scripts/oms_adapter.ts";
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { editStatement, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
+
+async function adapter(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: AdapterIo = {
+    env: {},
+    cwd: Deno.cwd(),
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+  };
+  const code = await runAdapter(argv, io);
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+Deno.test("planSign() and planVerify() translate the adapter protocol into model-verify argv", () => {
+  const sign = planSign(parseAdapterArgs([
+    "--method=certificate",
+    "--model-path",
+    "/m",
+    "--output-bundle",
+    "/b.sig",
+    "--private-key",
+    "/k.pem",
+    "--signing-cert",
+    "/leaf.pem",
+    "--cert-chain",
+    "/int.pem",
+    "--cert-chain",
+    "/root.pem",
+    "--ignore-paths",
+    "/m/a",
+    "--ignore-paths",
+    "/m/b",
+  ]));
+  assertEquals(sign.argv, [
+    "sign",
+    "certificate",
+    "--signature",
+    "/b.sig",
+    "--quiet",
+    "--private_key",
+    "/k.pem",
+    "--signing_certificate",
+    "/leaf.pem",
+    "--certificate_chain",
+    "/int.pem",
+    "--certificate_chain",
+    "/root.pem",
+    "--ignore_paths",
+    "/m/a",
+    "--ignore_paths",
+    "/m/b",
+    "/m",
+  ]);
+  const verify = planVerify(parseAdapterArgs([
+    "--bundle",
+    "/b.sig",
+    "--method",
+    "sigstore",
+    "--model-path",
+    "/m",
+    "--identity",
+    "me@example.com",
+    "--identity-provider",
+    "https://accounts.example.com",
+    "--ignore-unsigned-files",
+  ]));
+  assertEquals(verify.argv, [
+    "verify",
+    "sigstore",
+    "--signature",
+    "/b.sig",
+    "--quiet",
+    "--identity",
+    "me@example.com",
+    "--identity_provider",
+    "https://accounts.example.com",
+    "--offline",
+    "--ignore_unsigned_files",
+    "/m",
+  ]);
+});
+
+Deno.test("the adapter refuses unknown commands and flags, missing values and keyless signing (exit 2)", async () => {
+  for (
+    const argv of [
+      [],
+      ["frobnicate"],
+      ["verify-model", "--method", "key", "--model-path", "/m", "--bogus", "x"],
+      ["verify-model", "--method", "key", "--model-path", "/m", "--bundle", "/b"],
+      ["sign-model", "--method", "sigstore", "--model-path", "/m", "--output-bundle", "/b"],
+      ["sign-model", "--method", "key", "--model-path"],
+      ["benchmark-model", "--operation", "sign", "--repeat", "0"],
+    ]
+  ) {
+    const result = await adapter(argv);
+    assertEquals(result.code, 2, `${argv.join(" ")}: ${result.stderr}`);
+    assertStringIncludes(result.stderr, "oms_adapter: ");
+  }
+});
+
+Deno.test("capabilities lists the hash algorithms and the benchmark command", async () => {
+  const result = await adapter(["capabilities"]);
+  assertEquals(result.code, 0);
+  const caps = JSON.parse(result.stdout);
+  assertEquals(caps.hash_algorithms, ["sha256", "blake2b", "blake3"]);
+  assertEquals(caps.benchmark_model, true);
+  assert(typeof caps.client_version === "string");
+});
+
+Deno.test("roundtrip classes of the suite through the adapter: sign, verify, tamper, extra, missing, ignore", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const other = await writeKeyPair(dir.path, "P-256", "other");
+  const files = {
+    ...SAMPLE_MODEL,
+    ".git/HEAD": "ref",
+    ".gitattributes": "*",
+    ".hidden/x": "hidden dir",
+    ".env": "dotfile",
+    "ignore-me": "left out",
+  };
+  const model = await writeModel(join(dir.path, "model"), files);
+  const bundle = join(model, "bundle.sig");
+  const sign = await adapter([
+    "sign-model",
+    "--method",
+    "key",
+    "--model-path",
+    model,
+    "--output-bundle",
+    bundle,
+    "--private-key",
+    keys.privateKey,
+    "--ignore-paths",
+    join(model, "ignore-me"),
+  ]);
+  assertEquals(sign.code, 0, sign.stderr);
+  const payload = JSON.parse(
+    Buffer.from(JSON.parse(await Deno.readTextFile(bundle)).dsseEnvelope.payload, "base64")
+      .toString("utf8"),
+  );
+  const names = payload.predicate.resources.map((r: { name: string }) => r.name);
+  // Sorted, git paths and the signature and ignored paths left out, dotfiles kept.
+  assertEquals(names, [
+    ".env",
+    ".hidden/x",
+    "config.json",
+    "model.safetensors",
+    "nested/extra.txt",
+    "tokenizer.json",
+  ]);
+  const digests = payload.predicate.resources.map((r: { digest: string }) => r.digest).join("");
+  assertEquals(
+    payload.subject[0].digest.sha256,
+    createHash("sha256").update(Buffer.from(digests, "hex")).digest("hex"),
+  );
+  const verify = (extra: string[] = [], key = keys.publicKey) =>
+    adapter([
+      "verify-model",
+      "--method",
+      "key",
+      "--model-path",
+      model,
+      "--bundle",
+      bundle,
+      "--public-key",
+      key,
+      "--ignore-paths",
+      join(model, "ignore-me"),
+      ...extra,
+    ]);
+  assertEquals((await verify()).code, 0);
+  assertEquals((await verify([], other.publicKey)).code, 1);
+  await Deno.writeTextFile(join(model, "injected.bin"), "injected after signing\n");
+  assertEquals((await verify()).code, 1);
+  assertEquals((await verify(["--ignore-unsigned-files"])).code, 0);
+  await Deno.remove(join(model, "injected.bin"));
+  await Deno.writeTextFile(join(model, "config.json"), "tampered");
+  assertEquals((await verify()).code, 1);
+  await Deno.remove(join(model, "config.json"));
+  assertEquals((await verify(["--ignore-unsigned-files"])).code, 1);
+});
+
+Deno.test("verify classes of the suite through the adapter: malformed statements fail (exit 1)", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
+  const bundle = join(dir.path, "bundle.sig");
+  const sign = await adapter([
+    "sign-model",
+    "--method",
+    "key",
+    "--model-path",
+    model,
+    "--output-bundle",
+    bundle,
+    "--private-key",
+    keys.privateKey,
+  ]);
+  assertEquals(sign.code, 0, sign.stderr);
+  const good = await Deno.readTextFile(bundle);
+  const edits: [string, (s: Record<string, unknown>) => unknown][] = [
+    ["no subject", (s) => void delete s.subject],
+    ["no predicate", (s) => void delete s.predicate],
+    ["wrong statement type", (s) => void (s._type = "https://in-toto.io/Statement/v0.1")],
+    ["wrong predicate type", (s) => void (s.predicateType = "https://example.com/other")],
+    ["empty resources", (s) => void ((s.predicate as { resources: unknown[] }).resources = [])],
+  ];
+  for (const [what, edit] of edits) {
+    await Deno.writeTextFile(bundle, good);
+    await editStatement(bundle, edit);
+    const result = await adapter([
+      "verify-model",
+      "--method",
+      "key",
+      "--model-path",
+      model,
+      "--bundle",
+      bundle,
+      "--public-key",
+      keys.publicKey,
+    ]);
+    assertEquals(result.code, 1, `${what}: ${result.stderr}`);
+  }
+  for (const broken of ["", "{", good.slice(0, good.length / 2), "{}"]) {
+    await Deno.writeTextFile(bundle, broken);
+    const result = await adapter([
+      "verify-model",
+      "--method",
+      "key",
+      "--model-path",
+      model,
+      "--bundle",
+      bundle,
+      "--public-key",
+      keys.publicKey,
+    ]);
+    assertEquals(result.code, 1, result.stderr);
+  }
+});
+
+Deno.test("sign-model refuses an empty model and a symlink without --allow-symlinks", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const signArgs = (model: string) => [
+    "sign-model",
+    "--method",
+    "key",
+    "--model-path",
+    model,
+    "--output-bundle",
+    join(dir.path, "out.sig"),
+    "--private-key",
+    keys.privateKey,
+  ];
+  const empty = join(dir.path, "empty");
+  await Deno.mkdir(empty);
+  assertEquals((await adapter(signArgs(empty))).code, 1);
+  const linked = await writeModel(join(dir.path, "linked"), SAMPLE_MODEL);
+  await Deno.symlink("/etc/hostname", join(linked, "outside"));
+  assertEquals((await adapter(signArgs(linked))).code, 1);
+  const looped = await writeModel(join(dir.path, "looped"), SAMPLE_MODEL);
+  await Deno.symlink(".", join(looped, "cycle"));
+  assertEquals((await adapter(signArgs(looped))).code, 1);
+});
+
+Deno.test("benchmark-model times repeated runs and prints times_ms", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
+  const bundle = join(dir.path, "bundle.sig");
+  const common = ["--method", "key", "--model-path", model, "--repeat", "2"];
+  const sign = await adapter([
+    "benchmark-model",
+    "--operation",
+    "sign",
+    ...common,
+    "--output-bundle",
+    bundle,
+    "--private-key",
+    keys.privateKey,
+    "--hash-algorithm",
+    "blake2b",
+  ]);
+  assertEquals(sign.code, 0, sign.stderr);
+  assertEquals(JSON.parse(sign.stdout).times_ms.length, 2);
+  const verify = await adapter([
+    "benchmark-model",
+    "--operation",
+    "verify",
+    ...common,
+    "--bundle",
+    bundle,
+    "--public-key",
+    keys.publicKey,
+  ]);
+  assertEquals(verify.code, 0, verify.stderr);
+  assertEquals(JSON.parse(verify.stdout).times_ms.length, 2);
+});
