@@ -10,7 +10,7 @@ import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { compilePermissionFlags, permissionScope } from "./_compile_flags.ts";
-import { REPO_ROOT } from "./_helpers.ts";
+import { REPO_ROOT, tempDir } from "./_helpers.ts";
 import { EXTRA_ENV, OPTIONS } from "../lib/config/options.ts";
 import { parseArgs } from "../lib/config/parse_args.ts";
 import { resolveVerifyConfig } from "../lib/config/resolve_config.ts";
@@ -183,14 +183,116 @@ Deno.test("the webhook's arguments for this ModelValidation resolve with our par
   assertEquals(config.identityProvider, sigstore.certificateOidcIssuer);
 });
 
-Deno.test("the operator kustomization points MODEL_TRANSPARENCY_CLI_IMAGE at this image", () => {
+/** The variables that name the injected image: the newest operator's, then the older one's. */
+const OPERATOR_IMAGE_ENV = ["VALIDATION_AGENT_IMAGE", "MODEL_TRANSPARENCY_CLI_IMAGE"];
+
+function operatorPatch(): Doc {
   const kustomization = DOCS.find(({ file }) => file === "operator/kustomization.yaml")!.doc;
   const patches: string[] = kustomization.patches.map((p: Doc) => p.path);
   assertEquals(patches, ["manager-image-patch.yaml"]);
-  const patch = DOCS.find(({ file }) => file === `operator/${patches[0]}`)!.doc;
-  assertEquals(patch.kind, "Deployment");
+  return DOCS.find(({ file }) => file === `operator/${patches[0]}`)!.doc;
+}
+
+Deno.test("the operator kustomization sets both image variables to this image, and no flag", () => {
+  const patch = operatorPatch();
+  assertEquals([patch.kind, patch.metadata.name], ["Deployment", "controller-manager"]);
   const manager = patch.spec.template.spec.containers.find((c: Doc) => c.name === "manager");
-  assertEquals(envOf(manager), { MODEL_TRANSPARENCY_CLI_IMAGE: IMAGE });
+  assertEquals(envOf(manager), Object.fromEntries(OPERATOR_IMAGE_ENV.map((n) => [n, IMAGE])));
+  // An operator that does not define a flag refuses to start (Go's flag package): env only.
+  assertEquals(manager.args, undefined);
+  assertEquals(manager.command, undefined);
+});
+
+/**
+ * The operator's manager Deployment as its production overlay makes it (config/manager/manager.yaml
+ * plus config/overlays/production/production-config.yaml), standing in for the remote base, which
+ * is not reachable from the tests.
+ */
+const OPERATOR_BASE = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: controller-manager, namespace: system}
+spec:
+  selector: {matchLabels: {control-plane: controller-manager}}
+  template:
+    metadata: {labels: {control-plane: controller-manager}}
+    spec:
+      containers:
+        - name: manager
+          image: controller:latest
+          command: [/manager]
+          args: [--leader-elect, --health-probe-bind-address=:8081]
+          env:
+            - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+            - {name: ENVIRONMENT, value: production}
+            - {name: MODEL_TRANSPARENCY_CLI_IMAGE, value: "ghcr.io/sigstore/model-transparency-cli:latest"}
+`;
+
+const KUBECTL: string | undefined = (() => {
+  try {
+    const out = new Deno.Command("kubectl", { args: ["version", "--client"], stdout: "piped" })
+      .outputSync();
+    return out.success ? "kubectl" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+Deno.test({
+  name: KUBECTL
+    ? "kubectl kustomize renders the operator overlay with model-verify in both variables"
+    : "kustomize render skipped: kubectl is not installed",
+  ignore: KUBECTL === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    await Deno.mkdir(join(dir.path, "base"));
+    await Deno.writeTextFile(join(dir.path, "base", "deployment.yaml"), OPERATOR_BASE);
+    await Deno.writeTextFile(
+      join(dir.path, "base", "kustomization.yaml"),
+      "resources: [deployment.yaml]\n",
+    );
+    // Our overlay, with the remote resource swapped for the stand-in.
+    const overlay = join(dir.path, "overlay");
+    await Deno.mkdir(overlay);
+    const operatorDir = join(EXAMPLES, "operator");
+    const kustomization = Deno.readTextFileSync(join(operatorDir, "kustomization.yaml"));
+    const remote = /^ {2}- (https:\/\/github\.com\/sigstore\/model-validation-operator\/\S+)$/m;
+    assert(remote.test(kustomization), "the overlay installs the upstream operator");
+    await Deno.writeTextFile(
+      join(overlay, "kustomization.yaml"),
+      kustomization.replace(remote, "  - ../base"),
+    );
+    await Deno.copyFile(
+      join(operatorDir, "manager-image-patch.yaml"),
+      join(overlay, "manager-image-patch.yaml"),
+    );
+    const out = await new Deno.Command(KUBECTL!, {
+      args: ["kustomize", overlay],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const rendered = parseAllDocuments(new TextDecoder().decode(out.stdout)).map((d) =>
+      d.toJS() as Doc
+    );
+    assertEquals(rendered.length, 1);
+    const manager = rendered[0]!.spec.template.spec.containers[0];
+    const env = new Map<string, Doc>();
+    for (const e of manager.env as Doc[]) {
+      assert(!env.has(e.name), `duplicate env ${e.name}`);
+      env.set(e.name, e);
+    }
+    for (const name of OPERATOR_IMAGE_ENV) assertEquals(env.get(name)?.value, IMAGE, name);
+    // The base's own entries survive, and its arguments are untouched.
+    assertEquals(env.get("ENVIRONMENT")?.value, "production");
+    assert(env.get("POD_NAMESPACE")?.valueFrom, "POD_NAMESPACE kept");
+    assertEquals(manager.args, ["--leader-elect", "--health-probe-bind-address=:8081"]);
+  },
+});
+
+Deno.test("the example ModelValidation lets `kind load` images be used (IfNotPresent)", () => {
+  const mv = find("ModelValidation", "bert-base-uncased");
+  // The operator's default is Always, which pulls from the registry and ignores a loaded image.
+  assertEquals(mv.spec.imagePullPolicy, "IfNotPresent");
 });
 
 Deno.test("the standalone init container is configured by MODEL_SIGNING_* env alone", () => {
