@@ -128,7 +128,7 @@ export async function verifyModel(
     files: tree.files.length,
     bytes,
     seconds: (now() - started) / 1000,
-    warnings: verified.warnings,
+    warnings: [...(config.configWarnings ?? []), ...verified.warnings],
   };
 }
 
