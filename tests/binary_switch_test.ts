@@ -136,3 +136,13 @@ Deno.test("a MODEL_VERIFY_BIN that is not an executable stops the run, naming th
   assert(!out.success);
   assertStringIncludes(decode(out.stdout) + decode(out.stderr), `${BIN_ENV}=`);
 });
+
+Deno.test("the README's install path uses the install-cli task and CI's Deno", () => {
+  const readme = Deno.readTextFileSync(join(REPO_ROOT, "README.md"));
+  const ci = /^DENO_VERSION=(\S+)$/m.exec(
+    Deno.readTextFileSync(join(REPO_ROOT, ".ci", "run")),
+  )?.[1];
+  assertStringIncludes(readme, `npm install -g deno@${ci}`);
+  assertStringIncludes(readme, "deno task install-cli");
+  assertStringIncludes(readme, "MODEL_VERIFY_BIN=path/to/model-verify deno task test");
+});
