@@ -214,6 +214,11 @@ interface SandboxOptions {
   terminationAt?: string;
   /** Runs this instead of the program (a probe of the sandbox itself). */
   command?: string[];
+  /**
+   * For a program that does not end by itself (continuous mode): stop it with SIGTERM once its
+   * stderr contains this text (or it ended); stdout is then discarded.
+   */
+  stopWhen?: string;
 }
 
 interface SandboxResult {
@@ -304,6 +309,7 @@ async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
     ...command,
     ...(options.args ?? []),
   ];
+  if (options.stopWhen !== undefined) return await runUntil(args, options.stopWhen);
   const out = await new Deno.Command("bwrap", {
     args,
     stdin: "null",
@@ -314,6 +320,35 @@ async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Runs bwrap with `args` until its stderr contains `text`, then stops it with SIGTERM. */
+async function runUntil(args: string[], text: string): Promise<SandboxResult> {
+  const child = new Deno.Command("bwrap", {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(180_000),
+  }).spawn();
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  let stderr = "";
+  while (!stderr.includes(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    stderr += decoder.decode(chunk.value, { stream: true });
+  }
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // it has ended already
+  }
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    stderr += decoder.decode(chunk.value, { stream: true });
+  }
+  const status = await child.status;
+  return { code: status.code, stdout: "", stderr };
 }
 
 /** An empty file for the termination message. */
@@ -505,6 +540,35 @@ Deno.test({
     const bad = await run();
     assertEquals(bad.code, 1, bad.stderr);
     assertMatch(bad.stderr, /^(WARNING: .*\n)?Verification failed with error: .*config\.json/);
+  },
+});
+
+Deno.test({
+  name: "sandbox (nothing writable): the key method's continuous sidecar verifies and gets ready",
+  ...sandboxTest,
+  async fn() {
+    // The operator's native sidecar for publicKeyConfig: the same read-only pod, agent flags first.
+    await using dir = await tempDir();
+    const f = await keyFixture(dir.path);
+    const result = await runInSandbox({
+      model: f.model,
+      binds: { "/keys": f.keys },
+      args: [
+        "--interval=5m",
+        "--health-port=0",
+        "verify",
+        "key",
+        "--signature=/data/model.sig",
+        "--public_key",
+        "/keys/key.pub",
+        "/data",
+      ],
+      ...NOTHING_WRITABLE,
+      stopWhen: " INFO Ready",
+    });
+    assertStringIncludes(result.stderr, "Verification succeeded");
+    assertStringIncludes(result.stderr, " INFO Ready");
+    assert(!/ERROR|read-only|EROFS|NotCapable/i.test(result.stderr), result.stderr);
   },
 });
 
