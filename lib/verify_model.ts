@@ -141,7 +141,7 @@ export async function verifyModel(
     files: tree.files.length,
     bytes,
     seconds: (now() - started) / 1000,
-    warnings: [...verified.warnings, ...warnings],
+    warnings: [...(config.configWarnings ?? []), ...verified.warnings, ...warnings],
   };
 }
 

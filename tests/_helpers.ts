@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { VerifyConfig } from "../lib/config/config.ts";
 import { run } from "../main.ts";
+import { MODEL_VERIFY_BIN, programArgv } from "./_compile_flags.ts";
 
 /** Output of one CLI run. */
 export interface CliResult {
@@ -18,11 +19,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `main.ts` in-process with the given argv, working directory and environment only. */
+/**
+ * Runs `main.ts` in-process with the given argv, working directory and environment only. With
+ * `MODEL_VERIFY_BIN` set, runs that binary as a process instead, with the same argv, directory
+ * and nothing but the given environment.
+ */
 export async function runCli(
   argv: readonly string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
+  if (MODEL_VERIFY_BIN) return await runProgram(argv, options);
   const out: string[] = [];
   const err: string[] = [];
   const code = await run(argv, {
@@ -32,6 +38,36 @@ export async function runCli(
     stderr: (text) => err.push(text),
   });
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+/**
+ * Runs model-verify as a process ({@link programArgv}: `MODEL_VERIFY_BIN` or `deno run` with the
+ * compile task's flags) with the given argv, working directory and only the given environment.
+ * Each output line ends in a newline; the last one is dropped, so the result reads as
+ * {@link runCli}'s in-process one does. `PATH` is passed on (a wrapper script may need it to find
+ * `deno`); the program itself reads no `PATH`.
+ */
+export async function runProgram(
+  argv: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const [command, ...args] = programArgv(argv);
+  const output = await new Deno.Command(command!, {
+    args,
+    cwd: options.cwd ?? Deno.cwd(),
+    env: { ...pathOnly(), ...options.env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).replace(/\n$/, "");
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+function pathOnly(): Record<string, string> {
+  const path = Deno.env.get("PATH");
+  return path === undefined ? {} : { PATH: path };
 }
 
 /** The repository root. */

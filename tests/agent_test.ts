@@ -15,8 +15,8 @@ import { parseArgs } from "../lib/config/parse_args.ts";
 import { resolveVerifyConfig } from "../lib/config/resolve_config.ts";
 import { run } from "../main.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
-import { compilePermissionFlags } from "./_compile_flags.ts";
-import { REPO_ROOT, signedModel, tempDir } from "./_helpers.ts";
+import { programArgv } from "./_compile_flags.ts";
+import { signedModel, tempDir } from "./_helpers.ts";
 
 const MINUTE = 60_000;
 
@@ -247,20 +247,18 @@ Deno.test("run() rejects agent flags before another command and a bad health por
 Deno.test("process: SIGTERM stops continuous mode cleanly (exit 0, health server closed)", async () => {
   await using dir = await tempDir();
   const fixture = await signedModel(dir.path);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...compilePermissionFlags(),
-      join(REPO_ROOT, "main.ts"),
-      "--interval=5m",
-      "--health-port=0",
-      "--health-address=127.0.0.1",
-      "verify",
-      "key",
-      "--public_key",
-      fixture.publicKey,
-      fixture.model,
-    ],
+  const [program, ...programArgs] = programArgv([
+    "--interval=5m",
+    "--health-port=0",
+    "--health-address=127.0.0.1",
+    "verify",
+    "key",
+    "--public_key",
+    fixture.publicKey,
+    fixture.model,
+  ]);
+  const child = new Deno.Command(program!, {
+    args: programArgs,
     cwd: dir.path,
     env: { NO_COLOR: "1" },
     clearEnv: true,

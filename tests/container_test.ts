@@ -14,10 +14,16 @@
  * namespaces (.ci/run installs it).
  */
 
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { compilePermissionFlags, compileTaskWords, permissionScope } from "./_compile_flags.ts";
+import {
+  compilePermissionFlags,
+  compileTaskWords,
+  MODEL_VERIFY_BIN,
+  permissionScope,
+} from "./_compile_flags.ts";
+import { HAS_OPENSSL, issue, signWithCertificate } from "./_fixtures/pki.ts";
 import { INTEROP_DIR, NO_INTEROP, REPO_ROOT, signedModel, tempDir } from "./_helpers.ts";
 import { DEFAULT_TERMINATION_LOG, TERMINATION_LOG_ENV } from "../lib/report/termination.ts";
 import { VERSION } from "../main.ts";
@@ -199,10 +205,20 @@ interface SandboxOptions {
   args?: string[];
   /** Writable tmpfs mounts; default /tmp and /.sigstore. */
   tmpfs?: string[];
-  /** Host file bound read-write at `terminationAt` (as the kubelet does). */
-  terminationLog: string;
+  /**
+   * Host file bound read-write at `terminationAt` (as the kubelet does); absent: none, and with
+   * `tmpfs: []` nothing at all is writable.
+   */
+  terminationLog?: string;
   /** Default {@link SANDBOX_TERMINATION_LOG}, named by `MODEL_SIGNING_TERMINATION_LOG`. */
   terminationAt?: string;
+  /** Runs this instead of the program (a probe of the sandbox itself). */
+  command?: string[];
+  /**
+   * For a program that does not end by itself (continuous mode): stop it with SIGTERM once its
+   * stderr contains this text (or it ended); stdout is then discarded.
+   */
+  stopWhen?: string;
 }
 
 interface SandboxResult {
@@ -227,46 +243,73 @@ function systemBinds(): string[] {
   return out;
 }
 
-/** Runs main.ts the way the image runs the binary, in a pod-like sandbox. */
+/**
+ * Where the sandbox has the binary. Not the image's /usr/local/bin: the sandbox binds the host's
+ * /usr read-only, so nothing can be placed there.
+ */
+const SANDBOX_BIN = "/opt/model-verify/model-verify";
+
+/**
+ * Runs the program the way the image runs it, in a pod-like sandbox: main.ts through `deno run`
+ * with the compile task's flags, or the binary named by `MODEL_VERIFY_BIN`, bound read-only at
+ * {@link SANDBOX_BIN}. Host paths a wrapper script may use (the repository, Deno, Deno's cache) are bound
+ * read-only in that case too; a compiled binary needs none of them.
+ */
 async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
   const cacheDir = await prepareDeno();
   const deno = "/opt/deno/deno";
   const terminationAt = options.terminationAt ?? SANDBOX_TERMINATION_LOG;
   const tmpfs = options.tmpfs ?? ["/tmp", "/.sigstore"];
+  const termination = options.terminationLog !== undefined;
   const env: Record<string, string> = {
     ...imageEnv(),
     DENO_DIR: "/deno-dir",
     DENO_NO_UPDATE_CHECK: "1",
     NO_COLOR: "1",
-    ...(terminationAt === DEFAULT_TERMINATION_LOG ? {} : { [TERMINATION_LOG_ENV]: terminationAt }),
+    ...(!termination || terminationAt === DEFAULT_TERMINATION_LOG
+      ? {}
+      : { [TERMINATION_LOG_ENV]: terminationAt }),
     ...options.env,
   };
   const bind = (flag: string, from: string, to: string) => [flag, from, to];
+  const program = MODEL_VERIFY_BIN
+    ? [
+      ...bind("--ro-bind", MODEL_VERIFY_BIN, SANDBOX_BIN),
+      ...[REPO_ROOT, dirname(Deno.execPath()), cacheDir].flatMap((p) => bind("--ro-bind", p, p)),
+    ]
+    : [
+      ...bind("--ro-bind", Deno.execPath(), deno),
+      ...bind("--ro-bind", cacheDir, "/deno-dir"),
+      ...bind("--ro-bind", REPO_ROOT, "/app"),
+    ];
+  const command = options.command ?? (MODEL_VERIFY_BIN ? [SANDBOX_BIN] : [
+    ...[deno, "run", "--quiet", "--cached-only", "--config", "/app/deno.json"],
+    ...compilePermissionFlags(),
+    "/app/main.ts",
+  ]);
   const args = [
     "--unshare-all",
     "--die-with-parent",
     "--new-session",
     ...["--uid", `${IMAGE_UID}`, "--gid", `${IMAGE_UID}`],
     ...systemBinds(),
-    ...bind("--ro-bind", Deno.execPath(), deno),
-    ...bind("--ro-bind", cacheDir, "/deno-dir"),
-    ...bind("--ro-bind", REPO_ROOT, "/app"),
+    ...program,
     ...bind("--ro-bind", options.model, "/data"),
     ...Object.entries(options.binds ?? {}).flatMap(([to, from]) => bind("--ro-bind", from, to)),
     ...["--dev", "/dev", "--proc", "/proc"],
     ...tmpfs.flatMap((dir) => ["--tmpfs", dir]),
-    // The image has /tmp (read-only under readOnlyRootFilesystem) even without a mount there.
-    ...(tmpfs.includes("/tmp") ? [] : ["--dir", "/tmp"]),
-    ...bind("--bind", options.terminationLog, terminationAt),
+    // The image has /tmp and /.sigstore (read-only under readOnlyRootFilesystem) even without
+    // a mount there.
+    ...["/tmp", "/.sigstore"].filter((d) => !tmpfs.includes(d)).flatMap((d) => ["--dir", d]),
+    ...(termination ? bind("--bind", options.terminationLog!, terminationAt) : []),
     ...["--remount-ro", "/"],
     "--clearenv",
     ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
     ...["--chdir", "/"],
-    ...[deno, "run", "--quiet", "--cached-only", "--config", "/app/deno.json"],
-    ...compilePermissionFlags(),
-    "/app/main.ts",
+    ...command,
     ...(options.args ?? []),
   ];
+  if (options.stopWhen !== undefined) return await runUntil(args, options.stopWhen);
   const out = await new Deno.Command("bwrap", {
     args,
     stdin: "null",
@@ -277,6 +320,35 @@ async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Runs bwrap with `args` until its stderr contains `text`, then stops it with SIGTERM. */
+async function runUntil(args: string[], text: string): Promise<SandboxResult> {
+  const child = new Deno.Command("bwrap", {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(180_000),
+  }).spawn();
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  let stderr = "";
+  while (!stderr.includes(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    stderr += decoder.decode(chunk.value, { stream: true });
+  }
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // it has ended already
+  }
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    stderr += decoder.decode(chunk.value, { stream: true });
+  }
+  const status = await child.status;
+  return { code: status.code, stdout: "", stderr };
 }
 
 /** An empty file for the termination message. */
@@ -408,6 +480,131 @@ Deno.test({
     assertEquals(event.event, "verification_succeeded");
     assertEquals(event.message, "Verification succeeded");
     assertEquals(event.files, 4);
+  },
+});
+
+// --- key and certificate pods: nothing writable ------------------------------------------------
+// The operator mounts the /.sigstore emptyDir only for the Sigstore method. A key or certificate
+// pod has a read-only root file system and no writable mount at all, and must verify there.
+
+/** Sandbox settings of a key or certificate pod: no tmpfs, no termination message file. */
+const NOTHING_WRITABLE = { tmpfs: [] as string[] };
+
+Deno.test({
+  name: "sandbox (nothing writable): the probe finds no writable directory",
+  ...sandboxTest,
+  async fn() {
+    await using dir = await tempDir();
+    const f = await keyFixture(dir.path);
+    const probe = await runInSandbox({
+      model: f.model,
+      binds: { "/keys": f.keys },
+      ...NOTHING_WRITABLE,
+      command: [
+        "/bin/sh",
+        "-c",
+        "for d in / /tmp /.sigstore /data /keys /usr/local/bin; do " +
+        'if (: > "$d/.probe") 2>/dev/null; then echo "writable $d"; fi; done; echo done',
+      ],
+    });
+    assertEquals(probe.stdout, "done\n", probe.stderr);
+  },
+});
+
+Deno.test({
+  name:
+    "sandbox (nothing writable): key verification passes, fails on tampering, takes --trust_config",
+  ...sandboxTest,
+  async fn() {
+    await using dir = await tempDir();
+    const f = await keyFixture(dir.path);
+    await Deno.writeTextFile(join(f.keys, "trust.json"), "{}");
+    // The webhook's argv for publicKeyConfig plus clientTrustConfig.
+    const args = [
+      "verify",
+      "key",
+      "--signature=/data/model.sig",
+      "--public_key",
+      "/keys/key.pub",
+      "--trust_config",
+      "/keys/trust.json",
+      "/data",
+    ];
+    const run = () =>
+      runInSandbox({ model: f.model, binds: { "/keys": f.keys }, args, ...NOTHING_WRITABLE });
+    const ok = await run();
+    assertEquals(ok.code, 0, ok.stderr);
+    assert(ok.stdout.startsWith("Verification succeeded\n"), ok.stdout);
+    assertMatch(ok.stderr, /^WARNING: --trust_config applies to Sigstore only/);
+    await Deno.writeTextFile(join(f.model, "config.json"), "tampered", { append: true });
+    const bad = await run();
+    assertEquals(bad.code, 1, bad.stderr);
+    assertMatch(bad.stderr, /^(WARNING: .*\n)?Verification failed with error: .*config\.json/);
+  },
+});
+
+Deno.test({
+  name: "sandbox (nothing writable): the key method's continuous sidecar verifies and gets ready",
+  ...sandboxTest,
+  async fn() {
+    // The operator's native sidecar for publicKeyConfig: the same read-only pod, agent flags first.
+    await using dir = await tempDir();
+    const f = await keyFixture(dir.path);
+    const result = await runInSandbox({
+      model: f.model,
+      binds: { "/keys": f.keys },
+      args: [
+        "--interval=5m",
+        "--health-port=0",
+        "verify",
+        "key",
+        "--signature=/data/model.sig",
+        "--public_key",
+        "/keys/key.pub",
+        "/data",
+      ],
+      ...NOTHING_WRITABLE,
+      stopWhen: " INFO Ready",
+    });
+    assertStringIncludes(result.stderr, "Verification succeeded");
+    assertStringIncludes(result.stderr, " INFO Ready");
+    assert(!/ERROR|read-only|EROFS|NotCapable/i.test(result.stderr), result.stderr);
+  },
+});
+
+Deno.test({
+  name: "sandbox (nothing writable): certificate verification passes and fails on tampering",
+  ignore: BWRAP_SKIP !== undefined || !HAS_OPENSSL,
+  async fn() {
+    await using dir = await tempDir();
+    const root = await issue(dir.path, { cn: "model-root", ca: true });
+    const leaf = await issue(dir.path, {
+      cn: "model-signer",
+      issuer: root,
+      keyUsage: "digitalSignature",
+      extendedKeyUsage: "codeSigning",
+    });
+    const { model } = await signWithCertificate(dir.path, leaf, [root]);
+    const ca = join(dir.path, "ca");
+    await Deno.mkdir(ca);
+    await Deno.copyFile(root.cert, join(ca, "root.pem"));
+    const args = [
+      "verify",
+      "certificate",
+      "--signature=/data/model.sig",
+      "--certificate_chain",
+      "/ca/root.pem",
+      "/data",
+    ];
+    const run = () => runInSandbox({ model, binds: { "/ca": ca }, args, ...NOTHING_WRITABLE });
+    const ok = await run();
+    assertEquals(ok.code, 0, ok.stderr);
+    assert(ok.stdout.startsWith("Verification succeeded\n"), ok.stdout);
+    assertEquals(ok.stderr, "");
+    await Deno.writeTextFile(join(model, "config.json"), "tampered", { append: true });
+    const bad = await run();
+    assertEquals(bad.code, 1, bad.stderr);
+    assert(bad.stderr.startsWith("Verification failed with error: "), bad.stderr);
   },
 });
 

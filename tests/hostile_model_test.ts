@@ -11,6 +11,7 @@ import { InputError, IntegrityError, type ModelVerifyError } from "../lib/errors
 import { CHUNK_SIZE, type HashJob, hashJob } from "../lib/manifest/hash_file.ts";
 import { type VerifyDeps, verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
+import { compilePermissionFlags, programArgv } from "./_compile_flags.ts";
 import {
   keyConfig,
   REPO_ROOT,
@@ -348,14 +349,6 @@ Deno.test("verifyModel() fails when a file changes between listing and hashing",
 // ---------------------------------------------------------------------------------------------
 // Unreadable files and directories, and faults, through a real process
 
-/** Permission flags of the compiled binary, read from the compile task so they stay in step. */
-const BINARY_PERMISSIONS: string[] = await (async () => {
-  const config = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json")));
-  const task = String(config.tasks?.compile ?? "");
-  const flags = task.split(/\s+/).filter((a) => a.startsWith("--allow-"));
-  return flags.length > 0 ? flags : ["--allow-read", "--allow-env", "--allow-write", "--allow-net"];
-})();
-
 /**
  * Root ignores file permissions through CAP_DAC_OVERRIDE; without that capability (dropped by
  * `setpriv` from the bounding set) it obeys them like anyone. Undefined when neither works.
@@ -389,16 +382,21 @@ async function spawn(
   args: string[],
   options: { prefix?: string[]; preload?: string } = {},
 ): Promise<ProcessResult> {
-  const deno = [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    ...BINARY_PERMISSIONS,
-    ...(options.preload ? ["--preload", options.preload] : []),
-    join(REPO_ROOT, "main.ts"),
-    ...args,
-  ];
-  const argv = [...(options.prefix ?? []), ...deno];
+  // A preload script only works with `deno run`; everything else also runs against the binary
+  // in MODEL_VERIFY_BIN.
+  const program = options.preload
+    ? [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...compilePermissionFlags(),
+      "--preload",
+      options.preload,
+      join(REPO_ROOT, "main.ts"),
+      ...args,
+    ]
+    : programArgv(args);
+  const argv = [...(options.prefix ?? []), ...program];
   const output = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     cwd: REPO_ROOT,

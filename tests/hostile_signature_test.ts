@@ -23,6 +23,7 @@ import { computeRootDigest } from "../lib/manifest/manifest.ts";
 import { readSignatureFile } from "../lib/read_files.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
+import { programArgv } from "./_compile_flags.ts";
 import { keyConfig, REPO_ROOT, runCli, signedModel, tempDir } from "./_helpers.ts";
 
 type Fixture = Awaited<ReturnType<typeof signedModel>>;
@@ -294,15 +295,6 @@ Deno.test("validly signed resource names outside the model, or listed twice, are
 // ---------------------------------------------------------------------------------------------
 // The same through a real process: no stack trace, no partial output.
 
-/** Permission flags of the compiled binary, read from the compile task so they stay in step. */
-const BINARY_PERMISSIONS: string[] = await (async () => {
-  const config = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json")));
-  const flags = String(config.tasks?.compile ?? "").split(/\s+/).filter((a) =>
-    a.startsWith("--allow-")
-  );
-  return flags.length > 0 ? flags : ["--allow-read", "--allow-env", "--allow-write", "--allow-net"];
-})();
-
 Deno.test("hostile signatures through a real process exit 1 with one line and no stack trace", async (t) => {
   await using dir = await tempDir();
   const f = await signedModel(dir.path);
@@ -320,18 +312,15 @@ Deno.test("hostile signatures through a real process exit 1 with one line and no
   for (const [what, plant] of cases) {
     await t.step(what, async () => {
       await plant();
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          ...BINARY_PERMISSIONS,
-          join(REPO_ROOT, "main.ts"),
-          "verify",
-          "key",
-          "--public_key",
-          f.publicKey,
-          f.model,
-        ],
+      const [program, ...args] = programArgv([
+        "verify",
+        "key",
+        "--public_key",
+        f.publicKey,
+        f.model,
+      ]);
+      const output = await new Deno.Command(program!, {
+        args,
         cwd: REPO_ROOT,
         env: { NO_COLOR: "1" },
       }).output();

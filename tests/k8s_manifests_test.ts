@@ -10,7 +10,8 @@ import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { compilePermissionFlags, permissionScope } from "./_compile_flags.ts";
-import { REPO_ROOT } from "./_helpers.ts";
+import { REPO_ROOT, tempDir } from "./_helpers.ts";
+import { splitAgentArgs } from "../lib/agent/agent_options.ts";
 import { EXTRA_ENV, OPTIONS } from "../lib/config/options.ts";
 import { parseArgs } from "../lib/config/parse_args.ts";
 import { resolveVerifyConfig } from "../lib/config/resolve_config.ts";
@@ -183,14 +184,116 @@ Deno.test("the webhook's arguments for this ModelValidation resolve with our par
   assertEquals(config.identityProvider, sigstore.certificateOidcIssuer);
 });
 
-Deno.test("the operator kustomization points MODEL_TRANSPARENCY_CLI_IMAGE at this image", () => {
+/** The variables that name the injected image: the newest operator's, then the older one's. */
+const OPERATOR_IMAGE_ENV = ["VALIDATION_AGENT_IMAGE", "MODEL_TRANSPARENCY_CLI_IMAGE"];
+
+function operatorPatch(): Doc {
   const kustomization = DOCS.find(({ file }) => file === "operator/kustomization.yaml")!.doc;
   const patches: string[] = kustomization.patches.map((p: Doc) => p.path);
   assertEquals(patches, ["manager-image-patch.yaml"]);
-  const patch = DOCS.find(({ file }) => file === `operator/${patches[0]}`)!.doc;
-  assertEquals(patch.kind, "Deployment");
+  return DOCS.find(({ file }) => file === `operator/${patches[0]}`)!.doc;
+}
+
+Deno.test("the operator kustomization sets both image variables to this image, and no flag", () => {
+  const patch = operatorPatch();
+  assertEquals([patch.kind, patch.metadata.name], ["Deployment", "controller-manager"]);
   const manager = patch.spec.template.spec.containers.find((c: Doc) => c.name === "manager");
-  assertEquals(envOf(manager), { MODEL_TRANSPARENCY_CLI_IMAGE: IMAGE });
+  assertEquals(envOf(manager), Object.fromEntries(OPERATOR_IMAGE_ENV.map((n) => [n, IMAGE])));
+  // An operator that does not define a flag refuses to start (Go's flag package): env only.
+  assertEquals(manager.args, undefined);
+  assertEquals(manager.command, undefined);
+});
+
+/**
+ * The operator's manager Deployment as its production overlay makes it (config/manager/manager.yaml
+ * plus config/overlays/production/production-config.yaml), standing in for the remote base, which
+ * is not reachable from the tests.
+ */
+const OPERATOR_BASE = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: controller-manager, namespace: system}
+spec:
+  selector: {matchLabels: {control-plane: controller-manager}}
+  template:
+    metadata: {labels: {control-plane: controller-manager}}
+    spec:
+      containers:
+        - name: manager
+          image: controller:latest
+          command: [/manager]
+          args: [--leader-elect, --health-probe-bind-address=:8081]
+          env:
+            - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+            - {name: ENVIRONMENT, value: production}
+            - {name: MODEL_TRANSPARENCY_CLI_IMAGE, value: "ghcr.io/sigstore/model-transparency-cli:latest"}
+`;
+
+const KUBECTL: string | undefined = (() => {
+  try {
+    const out = new Deno.Command("kubectl", { args: ["version", "--client"], stdout: "piped" })
+      .outputSync();
+    return out.success ? "kubectl" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+Deno.test({
+  name: KUBECTL
+    ? "kubectl kustomize renders the operator overlay with model-verify in both variables"
+    : "kustomize render skipped: kubectl is not installed",
+  ignore: KUBECTL === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    await Deno.mkdir(join(dir.path, "base"));
+    await Deno.writeTextFile(join(dir.path, "base", "deployment.yaml"), OPERATOR_BASE);
+    await Deno.writeTextFile(
+      join(dir.path, "base", "kustomization.yaml"),
+      "resources: [deployment.yaml]\n",
+    );
+    // Our overlay, with the remote resource swapped for the stand-in.
+    const overlay = join(dir.path, "overlay");
+    await Deno.mkdir(overlay);
+    const operatorDir = join(EXAMPLES, "operator");
+    const kustomization = Deno.readTextFileSync(join(operatorDir, "kustomization.yaml"));
+    const remote = /^ {2}- (https:\/\/github\.com\/sigstore\/model-validation-operator\/\S+)$/m;
+    assert(remote.test(kustomization), "the overlay installs the upstream operator");
+    await Deno.writeTextFile(
+      join(overlay, "kustomization.yaml"),
+      kustomization.replace(remote, "  - ../base"),
+    );
+    await Deno.copyFile(
+      join(operatorDir, "manager-image-patch.yaml"),
+      join(overlay, "manager-image-patch.yaml"),
+    );
+    const out = await new Deno.Command(KUBECTL!, {
+      args: ["kustomize", overlay],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const rendered = parseAllDocuments(new TextDecoder().decode(out.stdout)).map((d) =>
+      d.toJS() as Doc
+    );
+    assertEquals(rendered.length, 1);
+    const manager = rendered[0]!.spec.template.spec.containers[0];
+    const env = new Map<string, Doc>();
+    for (const e of manager.env as Doc[]) {
+      assert(!env.has(e.name), `duplicate env ${e.name}`);
+      env.set(e.name, e);
+    }
+    for (const name of OPERATOR_IMAGE_ENV) assertEquals(env.get(name)?.value, IMAGE, name);
+    // The base's own entries survive, and its arguments are untouched.
+    assertEquals(env.get("ENVIRONMENT")?.value, "production");
+    assert(env.get("POD_NAMESPACE")?.valueFrom, "POD_NAMESPACE kept");
+    assertEquals(manager.args, ["--leader-elect", "--health-probe-bind-address=:8081"]);
+  },
+});
+
+Deno.test("the example ModelValidation lets `kind load` images be used (IfNotPresent)", () => {
+  const mv = find("ModelValidation", "bert-base-uncased");
+  // The operator's default is Always, which pulls from the registry and ignores a loaded image.
+  assertEquals(mv.spec.imagePullPolicy, "IfNotPresent");
 });
 
 Deno.test("the standalone init container is configured by MODEL_SIGNING_* env alone", () => {
@@ -274,4 +377,120 @@ Deno.test("the README's docker run example mounts the model read-only at /data",
   assertStringIncludes(run[1]!, "-e MODEL_SIGNING_IDENTITY=");
   assertStringIncludes(run[1]!, "-e MODEL_SIGNING_IDENTITY_PROVIDER=");
   assertEquals(run[2], IMAGE);
+});
+
+// --- KServe ------------------------------------------------------------------------------------
+
+const KSERVE = join(REPO_ROOT, "examples", "kserve");
+const KSERVE_DOCS: Doc[] = yamlFiles(KSERVE).flatMap((path) =>
+  parseAllDocuments(Deno.readTextFileSync(path)).map((d) => {
+    if (d.errors.length > 0) throw new Error(`${path}: ${d.errors.map((e) => e.message)}`);
+    return d.toJS() as Doc;
+  })
+);
+/** KServe's names (pkg/constants/constants.go). */
+const KSERVE_VOLUME = "kserve-provision-location";
+const KSERVE_MOUNT = "/mnt/models";
+/** The port the KServe model servers listen on (`--http_port=8080` in the runtimes). */
+const MODEL_SERVER_PORT = 8080;
+
+function inferenceService(): Doc {
+  const found = KSERVE_DOCS.filter((d) => d.kind === "InferenceService");
+  assertEquals(found.length, 1);
+  return found[0]!;
+}
+
+function initContainer(isvc: Doc, name: string): Doc {
+  const container = isvc.spec.predictor.initContainers.find((c: Doc) => c.name === name);
+  assert(container, `no init container ${name}`);
+  return container;
+}
+
+function mountOf(container: Doc, volume: string): Doc | undefined {
+  return (container.volumeMounts ?? []).find((m: Doc) => m.name === volume);
+}
+
+Deno.test("KServe: the storage-initializer runs first, then model-verify, then the agent", () => {
+  const isvc = inferenceService();
+  assertEquals(isvc.apiVersion, "serving.kserve.io/v1beta1");
+  // Init containers run in list order; KServe injects no second storage-initializer when one with
+  // that name is already there, and would append it (after model-verify) otherwise.
+  assertEquals(
+    isvc.spec.predictor.initContainers.map((c: Doc) => c.name),
+    ["storage-initializer", "model-verify", "model-verify-agent"],
+  );
+  const download = initContainer(isvc, "storage-initializer");
+  assertEquals(download.args, [isvc.spec.predictor.model.storageUri, KSERVE_MOUNT]);
+  assertMatch(download.image, /\/kserve\/storage-initializer:v\d+\.\d+\.\d+$/);
+  // Knative rejects init containers unless a feature flag is on: a plain Deployment.
+  assertEquals(isvc.metadata.annotations["serving.kserve.io/deploymentMode"], "Standard");
+});
+
+Deno.test("KServe: one volume; written by the download, read-only for the verifier and server", () => {
+  const isvc = inferenceService();
+  const predictor = isvc.spec.predictor;
+  const volume = predictor.volumes.find((v: Doc) => v.name === KSERVE_VOLUME);
+  assert(volume?.emptyDir, `${KSERVE_VOLUME} is an emptyDir`);
+  const download = mountOf(initContainer(isvc, "storage-initializer"), KSERVE_VOLUME);
+  assertEquals([download?.mountPath, download?.readOnly ?? false], [KSERVE_MOUNT, false]);
+  for (
+    const container of [
+      predictor.model,
+      initContainer(isvc, "model-verify"),
+      initContainer(isvc, "model-verify-agent"),
+    ]
+  ) {
+    const mount = mountOf(container, KSERVE_VOLUME);
+    assertEquals([mount?.mountPath, mount?.readOnly], [KSERVE_MOUNT, true], container.name);
+  }
+});
+
+Deno.test("KServe: model-verify checks /mnt/models, configured by MODEL_SIGNING_* env alone", () => {
+  const isvc = inferenceService();
+  for (const name of ["model-verify", "model-verify-agent"]) {
+    const container = initContainer(isvc, name);
+    assertEquals(container.image, IMAGE);
+    assertEquals(container.command, undefined, "the image's entrypoint");
+    const env = envOf(container);
+    for (const key of Object.keys(env)) assert(KNOWN_ENV.has(key), `${name}: unknown env ${key}`);
+    const { rest } = splitAgentArgs(container.args ?? [], env);
+    assertEquals(rest, [], `${name}: no arguments but agent flags`);
+    const config = resolveVerifyConfig(parseArgs(rest), { env, cwd: "/" });
+    assertEquals(config.modelPath, KSERVE_MOUNT);
+    assertEquals(config.signaturePath, `${KSERVE_MOUNT}/model.sig`);
+    assertEquals(config.method, "sigstore");
+    // The TUF cache of the Sigstore method.
+    assert(mountOf(container, "sigstore")?.mountPath === "/.sigstore", `${name}: /.sigstore`);
+    assertRestricted({ spec: {} }, container);
+  }
+  const once = initContainer(isvc, "model-verify");
+  assertEquals(once.restartPolicy, undefined, "a plain init container: it gates the server");
+  assertEquals(splitAgentArgs(once.args ?? [], envOf(once)).options.intervalMs, 0);
+  assertEquals(once.terminationMessagePath, envOf(once)[EXTRA_ENV.terminationLog]);
+});
+
+Deno.test("KServe: the agent sidecar's probes use --health-port, not the model server's 8080", () => {
+  const isvc = inferenceService();
+  const agent = initContainer(isvc, "model-verify-agent");
+  assertEquals(agent.restartPolicy, "Always", "a native sidecar");
+  const { options } = splitAgentArgs(agent.args ?? [], envOf(agent));
+  assert(options.intervalMs > 0, "continuous mode");
+  assert(options.skipInitial, "model-verify already checked");
+  assert(options.healthPort !== MODEL_SERVER_PORT, `health port ${options.healthPort}`);
+  assertEquals(agent.readinessProbe.httpGet, { path: "/ready", port: options.healthPort });
+  assertEquals(agent.livenessProbe.httpGet, { path: "/healthz", port: options.healthPort });
+  // No other container of the pod listens on the agent's port.
+  const ports = [isvc.spec.predictor.model, ...isvc.spec.predictor.initContainers]
+    .flatMap((c: Doc) => (c.ports ?? []).map((p: Doc) => p.containerPort));
+  assert(!ports.includes(options.healthPort), `${options.healthPort} in ${ports}`);
+});
+
+Deno.test("KServe: the README's order check names the containers in manifest order", () => {
+  const readme = Deno.readTextFileSync(join(KSERVE, "README.md"));
+  const names = inferenceService().spec.predictor.initContainers.map((c: Doc) => c.name);
+  assertStringIncludes(readme, `# ${names.join(" ")}`);
+  assertStringIncludes(readme, "jsonpath='{.items[0].spec.initContainers[*].name}'");
+  for (const [name] of readme.matchAll(/MODEL_SIGNING_[A-Z_]+/g)) {
+    assert(KNOWN_ENV.has(name), `examples/kserve/README.md: unknown ${name}`);
+  }
 });

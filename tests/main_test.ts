@@ -5,11 +5,8 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { compilePermissionFlags } from "./_compile_flags.ts";
+import { programArgv } from "./_compile_flags.ts";
 import { REPO_ROOT, signedModel, tempDir } from "./_helpers.ts";
-
-/** Permission flags of the compiled binary (the compile task in deno.json). */
-const PERMISSIONS = compilePermissionFlags();
 
 interface ProcessResult {
   code: number;
@@ -22,8 +19,10 @@ async function spawn(
   env: Record<string, string> = {},
   cwd = REPO_ROOT,
 ): Promise<ProcessResult> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSIONS, join(REPO_ROOT, "main.ts"), ...args],
+  // `deno run` with the compile task's flags, or the binary in MODEL_VERIFY_BIN.
+  const [program, ...programArgs] = programArgv(args);
+  const command = new Deno.Command(program!, {
+    args: programArgs,
     cwd,
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,

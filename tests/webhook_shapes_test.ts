@@ -10,7 +10,7 @@
  *   verify certificate --signature=<sig> --certificate_chain <ca> <model>
  *   verify <model>                      (no method configured)
  * Newer ones append, in this order: --trust_config <f> (whenever the resource has a
- * clientTrustConfig, whatever the method), --ignore-paths <p> (repeated),
+ * clientTrustConfig, whatever the method; ignored with a warning for key and certificate), --ignore-paths <p> (repeated),
  * --ignore-git-paths | --no-ignore-git-paths, --ignore_unsigned_files |
  * --no-ignore_unsigned_files, --allow_symlinks.
  *
@@ -244,16 +244,23 @@ Deno.test("every appended flag at once, in the webhook's order", async () => {
   assertPasses(await runShape(argv));
 });
 
-Deno.test("--trust_config after a key or certificate method is refused as model_signing does", async () => {
-  // The operator appends --trust_config whenever clientTrustConfig is set; model_signing's
-  // `verify key` and `verify certificate` have no such option (click exits 2), and neither do we.
+Deno.test("--trust_config after a key method is ignored with a warning, as the Go agent does", async () => {
+  // The operator appends --trust_config whenever clientTrustConfig is set, whatever the method.
+  // model_signing's `verify key` has no such option (click exits 2); the operator's Go agent
+  // accepts and ignores it. A pod must not fail on it: accept, warn, verify with the key.
   await using dir = await tempDir();
   const f = await keyModel(dir.path);
   const trust = join(dir.path, "trust.json");
-  await Deno.writeTextFile(trust, "{}");
-  const result = await runShape([...f.key(), "--trust_config", trust, f.model]);
-  assertFails(result, 2, "OPTION_NOT_APPLICABLE");
-  assertStringIncludes(result.stderr, "trust");
+  await Deno.writeTextFile(trust, "not read");
+  const ok = await runShape([...f.key(), "--trust_config", trust, f.model]);
+  assertPasses(ok);
+  assertMatch(
+    ok.stderr,
+    /^WARNING: --trust_config applies to Sigstore only; ignored for 'verify key'/m,
+  );
+  // Still a real verification: a tampered model fails as without the option.
+  await Deno.writeTextFile(join(f.model, "config.json"), "BACKDOOR INJECTION\n", { append: true });
+  assertFails(await runShape([...f.key(), "--trust_config", trust, f.model]), 1, "MODEL_MODIFIED");
 });
 
 Deno.test({

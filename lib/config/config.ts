@@ -47,6 +47,8 @@ export interface VerifyConfig {
   logFormat: "text" | "json";
   /** Hide progress output. */
   quiet: boolean;
+  /** Options accepted but ignored (printed as warnings with the result). */
+  configWarnings?: string[];
 }
 
 /** Configuration of `digest`: hash a model without a signature. */

@@ -175,7 +175,8 @@ function common(lookup: Lookup) {
 export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): VerifyConfig {
   const lookup = new Lookup(args, where);
   const method = chooseMethod(args, where, lookup);
-  checkScope(args.values, method, `verify ${method}`);
+  const { values, warnings } = ignoreTrustConfig(args.values, method);
+  checkScope(values, method, `verify ${method}`);
   const modelPath = lookup.modelPath();
   const config: VerifyConfig = {
     method,
@@ -187,6 +188,7 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
     ignoreUnsignedFiles: lookup.boolean("ignore-unsigned-files", false),
     logFingerprints: false,
     ...common(lookup),
+    ...(warnings.length > 0 ? { configWarnings: warnings } : {}),
   };
   switch (method) {
     case "key":
@@ -227,6 +229,28 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
     }
   }
   return config;
+}
+
+/**
+ * The model-validation operator appends `--trust_config` whenever the ModelValidation has a
+ * clientTrustConfig, also for the key and certificate methods (its Go agent accepts and ignores
+ * it there). Accept it for them too, with a warning, instead of failing the pod.
+ */
+function ignoreTrustConfig(
+  values: ParsedArgs["values"],
+  method: Method,
+): { values: ParsedArgs["values"]; warnings: string[] } {
+  if (method === "sigstore" || !values.has("trust-config")) return { values, warnings: [] };
+  const rest = new Map(values);
+  rest.delete("trust-config");
+  return {
+    values: rest,
+    warnings: [
+      `--trust_config applies to Sigstore only; ignored for 'verify ${method}' ` +
+      "(the model-validation operator passes it whenever the ModelValidation has a " +
+      "clientTrustConfig)",
+    ],
+  };
 }
 
 /** Builds the `digest` configuration. */

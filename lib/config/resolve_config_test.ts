@@ -70,6 +70,36 @@ Deno.test("parseArgs() rejects unknown options, missing values and unknown comma
   }
 });
 
+Deno.test("resolveVerifyConfig() ignores --trust_config for key and certificate, with a warning", () => {
+  // The operator passes it whenever the ModelValidation has a clientTrustConfig.
+  for (
+    const [method, material] of [["key", "--public_key"], ["certificate", "--certificate_chain"]]
+  ) {
+    const config = resolveVerifyConfig(
+      parseArgs(["verify", method!, material!, "k", "--trust_config", "t.json", "m"]),
+      { env: {}, cwd: "/" },
+    );
+    assertEquals(config.method, method);
+    assertEquals(config.trustConfigPath, undefined);
+    assertEquals(config.configWarnings?.length, 1);
+    assertStringIncludes(config.configWarnings![0]!, `ignored for 'verify ${method}'`);
+  }
+  const sigstore = resolveVerifyConfig(
+    parseArgs([
+      "verify",
+      "--identity",
+      "i",
+      "--identity_provider",
+      "p",
+      "--trust_config",
+      "t",
+      "m",
+    ]),
+    { env: {}, cwd: "/" },
+  );
+  assertEquals([sigstore.trustConfigPath, sigstore.configWarnings], ["/t", undefined]);
+});
+
 Deno.test("resolveVerifyConfig() rejects options the method does not take", async () => {
   const error = await assertFailsWith(
     () => verify(["verify", "key", "--public_key", "k", "--identity", "x", "m"]),

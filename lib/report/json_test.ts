@@ -66,7 +66,13 @@ Deno.test("seconds are a number rounded to milliseconds", () => {
 });
 
 Deno.test("formatSignSuccessJson() has the signature, counts and root digest", () => {
-  const result = { signaturePath: "/m/model.sig", rootDigest: "sha256:00", files: 1, resources: 1 };
+  const result = {
+    signaturePath: "/m/model.sig",
+    rootDigest: "sha256:00",
+    files: 1,
+    resources: 1,
+    warnings: [],
+  };
   assertEquals(parseLine(formatSignSuccessJson(result)), {
     level: "info",
     event: "signing_succeeded",
