@@ -14,6 +14,7 @@ import {
 } from "./lib/config/resolve_config.ts";
 import { digestModel } from "./lib/digest_model.ts";
 import { ConfigError, EXIT_OK, type ModelVerifyError, toModelVerifyError } from "./lib/errors.ts";
+import { isOciModelPath } from "./lib/oci/oci_source.ts";
 import { helpText } from "./lib/report/help.ts";
 import { progressHooks, type ProgressSink } from "./lib/report/progress.ts";
 import {
@@ -83,8 +84,16 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         return EXIT_OK;
       }
       case "sign": {
+        const config = resolveSignConfig(args, io);
+        if (await isOciModelPath(config.modelPath)) {
+          const { signOci } = await import("./lib/oci/sign_oci.ts");
+          const result = await signOci(config, io.env);
+          io.stdout(formatSignSuccess(result));
+          if (result.referrer) io.stdout(`  referrer:    ${result.referrer}`);
+          return EXIT_OK;
+        }
         const { signModel } = await import("./lib/sign/sign_model.ts");
-        const result = await signModel(resolveSignConfig(args, io));
+        const result = await signModel(config);
         io.stdout(formatSignSuccess(result));
         return EXIT_OK;
       }

@@ -136,6 +136,37 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("shard-size", "string", SIGN, "Hash shards of this many bytes instead of whole files.", {
     metavar: "BYTES",
   }),
+  // OCI images (lib/oci/, docs/oci.md).
+  spec(
+    "oci-manifest",
+    "string",
+    VERIFY,
+    "OCI image manifest the signature was made from; check the model's files by layer title.",
+    { metavar: "JSON" },
+  ),
+  spec(
+    "pull",
+    "string",
+    ["sigstore", "key", "certificate"],
+    "oci:// model: download it into DIR once verified.",
+    {
+      metavar: "DIR",
+    },
+  ),
+  spec("attach", "boolean", SIGN, "oci:// model: push the signature as an OCI 1.1 referrer."),
+  spec(
+    "insecure-registry",
+    "boolean",
+    [...VERIFY, ...SIGN],
+    "Plain HTTP to a registry on a loopback address (tests only).",
+  ),
+  spec(
+    "registry-timeout",
+    "string",
+    [...VERIFY, ...SIGN],
+    "Seconds to wait for each registry response or body chunk (default 30).",
+    { metavar: "SECONDS" },
+  ),
   // validation-agent flags: given before `verify` (see lib/agent/agent_options.ts, docs/agent.md).
   spec(
     "interval",

@@ -16,6 +16,7 @@ import {
   type DigestConfig,
   LOG_LEVELS,
   type LogLevel,
+  type RegistryOptions,
   type VerifyConfig,
 } from "./config.ts";
 import { EXTRA_ENV, findOption, OPTIONS, type Scope } from "./options.ts";
@@ -42,6 +43,10 @@ export interface SignConfig {
   shardSize?: number;
   maxWorkers?: number;
   quiet: boolean;
+  /** `--ignore-paths` as written (OCI layer names). */
+  ignorePathsAsGiven?: string[];
+  /** An `oci://` model (lib/oci/). */
+  registry?: RegistryOptions;
 }
 
 /** Reads options by name from flags, then env. */
@@ -126,6 +131,7 @@ class Lookup {
       );
     }
     const given = this.#args.positionals[0] ?? this.#env[EXTRA_ENV.modelPath]?.trim();
+    if (given?.startsWith("oci://")) return given; // a registry reference (lib/oci/)
     return resolve(this.#cwd, given || DEFAULT_MODEL_PATH);
   }
 
@@ -140,6 +146,7 @@ function common(lookup: Lookup) {
   const maxWorkers = lookup.positiveInteger("max-workers");
   return {
     ignorePaths: lookup.paths("ignore-paths"),
+    ignorePathsAsGiven: lookup.list("ignore-paths"),
     ignoreGitPaths: lookup.boolean("ignore-git-paths", true),
     allowSymlinks: lookup.boolean("allow-symlinks", false),
     logLevel: lookup.choice<LogLevel>("log-level", LOG_LEVELS, "INFO"),
@@ -171,6 +178,13 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
     logFingerprints: false,
     ...common(lookup),
   };
+  const ociManifest = lookup.path("oci-manifest");
+  if (ociManifest) config.ociManifestPath = ociManifest;
+  const registry = registryOptions(lookup, modelPath, { pull: lookup.path("pull") });
+  if (registry) config.registry = registry;
+  if (modelPath.startsWith("oci://") && lookup.string("signature") === undefined) {
+    config.signaturePath = "";
+  }
   switch (method) {
     case "key":
       config.publicKeyPath = required(lookup.path("public-key"), "public-key", "key");
@@ -246,6 +260,11 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
   };
   const shardSize = lookup.positiveInteger("shard-size");
   if (shardSize !== undefined) config.shardSize = shardSize;
+  const registry = registryOptions(lookup, modelPath, { attach: lookup.boolean("attach", false) });
+  if (registry) {
+    config.registry = registry;
+    config.signaturePath = required(lookup.path("signature"), "signature", "sign oci://");
+  }
   if (method === "certificate") {
     config.signingCertificatePath = required(
       lookup.path("signing-certificate"),
@@ -254,6 +273,35 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
     );
   }
   return config;
+}
+
+/**
+ * Registry options of an `oci://` model; `--pull` and `--attach` need one.
+ *
+ * @throws {ConfigError} `OCI_OPTION_NEEDS_REFERENCE`, `INVALID_VALUE`
+ */
+function registryOptions(
+  lookup: Lookup,
+  modelPath: string,
+  extra: { pull?: string | undefined; attach?: boolean },
+): RegistryOptions | undefined {
+  const insecure = lookup.boolean("insecure-registry", false);
+  const timeout = lookup.positiveInteger("registry-timeout") ?? 30;
+  if (!modelPath.startsWith("oci://")) {
+    if (extra.pull !== undefined || extra.attach) {
+      throw new ConfigError(
+        "OCI_OPTION_NEEDS_REFERENCE",
+        `--${extra.attach ? "attach" : "pull"} needs an oci://REGISTRY/REPO@sha256:... model`,
+      );
+    }
+    return undefined;
+  }
+  return {
+    insecure,
+    timeoutMs: timeout * 1000,
+    ...(extra.pull === undefined ? {} : { pullDir: extra.pull }),
+    ...(extra.attach ? { attach: true } : {}),
+  };
 }
 
 /**
