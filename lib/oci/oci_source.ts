@@ -7,7 +7,6 @@
 
 import { posix } from "node:path";
 import { escapeName } from "../_escape.ts";
-import { ConfigError } from "../errors.ts";
 import type { RegistryOptions } from "../config/config.ts";
 import { type ImageManifest, isOciManifestFile, readImageManifestFile } from "./image_manifest.ts";
 
@@ -19,7 +18,13 @@ export interface OciSource {
   /** For messages and reports: the file, or `oci://.../repo@sha256:...`. */
   display: string;
   /** Registry sources only: the client and the manifest's digest. */
-  registry?: { digest: string };
+  registry?: import("./registry_source.ts").RegistrySource;
+}
+
+/** A signature to try and where it came from. */
+export interface SignatureCandidate {
+  where: string;
+  bytes: Uint8Array;
 }
 
 /** Whether the model path is an OCI manifest file or an `oci://` reference. */
@@ -38,10 +43,18 @@ export async function loadOciSource(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<OciSource> {
   if (modelPath.startsWith("oci://")) {
-    throw new ConfigError(
-      "OCI_REGISTRY_UNSUPPORTED",
-      `oci:// models are not supported yet (${registry} ${env})`,
+    const { openRegistrySource } = await import("./registry_source.ts");
+    const source = await openRegistrySource(
+      modelPath,
+      registry ?? { insecure: false, timeoutMs: 30_000 },
+      env,
     );
+    return {
+      manifest: source.manifest,
+      modelName: source.reference.repository,
+      display: source.display,
+      registry: source,
+    };
   }
   const manifest = await readImageManifestFile(modelPath);
   return {

@@ -65,5 +65,9 @@ export async function signOci(
     files: entries.length,
     resources: entries.length,
   };
+  if (config.registry?.attach && source.registry) {
+    const { attachSignature } = await import("./referrers.ts");
+    result.referrer = await attachSignature(source.registry, new TextEncoder().encode(bundle));
+  }
   return result;
 }

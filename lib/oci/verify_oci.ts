@@ -33,16 +33,10 @@ import type { VerifiedSignature } from "../verify/types.ts";
 import type { VerifyResult } from "../verify_model.ts";
 import { readImageManifestFile } from "./image_manifest.ts";
 import { layerEntries, type LayerEntry } from "./layer_entries.ts";
-import { loadOciSource, type OciSource } from "./oci_source.ts";
+import { loadOciSource, type OciSource, type SignatureCandidate } from "./oci_source.ts";
 
 /** Checks a bundle's signature with the configured method (from verify_model.ts). */
 export type SignatureCheck = (bundle: ParsedBundle) => Promise<VerifiedSignature>;
-
-/** A signature to try and where it came from. */
-export interface SignatureCandidate {
-  where: string;
-  bytes: Uint8Array;
-}
 
 /**
  * Verifies an OCI manifest source (file or registry), or local files against a manifest.
@@ -80,6 +74,9 @@ export async function verifyOci(
   let bytes = 0;
   if (local) {
     ({ files, bytes } = await verifyLocalFiles(config, entries));
+  } else if (source.registry && config.registry?.pullDir) {
+    const { pullVerified } = await import("./pull.ts");
+    bytes = await pullVerified(source.registry, entries, config.registry.pullDir);
   }
   return {
     method: config.method,
@@ -96,8 +93,10 @@ export async function verifyOci(
   };
 }
 
-function referrerCandidates(_source: OciSource): Promise<SignatureCandidate[]> {
-  return Promise.resolve([]);
+async function referrerCandidates(source: OciSource): Promise<SignatureCandidate[]> {
+  if (!source.registry) return [];
+  const { findReferrerSignatures } = await import("./referrers.ts");
+  return await findReferrerSignatures(source.registry);
 }
 
 /** Tries each candidate signature; the first that verifies and matches the manifest wins. */

@@ -77,6 +77,8 @@ export function orasImage(
 export interface TestRegistry extends AsyncDisposable {
   /** `127.0.0.1:PORT`. */
   host: string;
+  /** The registry's storage root (to tamper with blobs behind its back). */
+  storage: string;
 }
 
 /** Path of Debian's registry binary. */
@@ -127,6 +129,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     if (await waitUntilUp(host, child)) {
       return {
         host,
+        storage: join(dir, "storage"),
         async [Symbol.asyncDispose]() {
           try {
             child.kill("SIGTERM");
