@@ -7,6 +7,10 @@ import { join } from "node:path";
 import { layerEntries } from "../lib/oci/layer_entries.ts";
 import { parseImageManifest } from "../lib/oci/image_manifest.ts";
 import { InputError } from "../lib/errors.ts";
+import { buildStatement } from "../lib/bundle/build_bundle.ts";
+import { OCI_SERIALIZATION } from "../lib/oci/sign_oci.ts";
+import { HAS_OPENSSL, issue } from "./_fixtures/pki.ts";
+import { DEFAULT_IDENTITY, DEFAULT_ISSUER, VirtualSigstore } from "./_fixtures/virtual_sigstore.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
 import { orasImage, sha256Digest, type TestImage } from "./_fixtures/registry.ts";
 import { runCli, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
@@ -349,5 +353,79 @@ Deno.test({
       changed,
     );
     assert(!goBad.success);
+  },
+});
+
+Deno.test("a Sigstore signature of a manifest verifies with --identity and fails for another", async () => {
+  await using dir = await tempDir();
+  await using sigstore = await VirtualSigstore.start();
+  const image = orasImage({ "model.safetensors": "weights" });
+  const manifest = await writeImage(dir.path, image);
+  const entries = layerEntries(parseImageManifest(image.manifestBytes, "t"), []);
+  const bundle = await sigstore.attest(buildStatement("manifest", entries, OCI_SERIALIZATION));
+  const signature = join(dir.path, "sigstore.sig");
+  await Deno.writeTextFile(signature, JSON.stringify(bundle));
+  const root = join(dir.path, "trusted_root.json");
+  await Deno.writeTextFile(root, JSON.stringify(sigstore.trustedRoot()));
+  const run = (identity: string, path = manifest) =>
+    runCli([
+      "verify",
+      "sigstore",
+      "--identity",
+      identity,
+      "--identity-provider",
+      DEFAULT_ISSUER,
+      "--trust-config",
+      root,
+      "--signature",
+      signature,
+      path,
+    ]);
+  const ok = await run(DEFAULT_IDENTITY);
+  assertEquals(ok.code, 0, ok.stderr);
+  const other = await run("mallory@example.com");
+  assertEquals(other.code, 1);
+  const changed = await writeImage(dir.path, orasImage({ "model.safetensors": "evil" }), "c.json");
+  assertEquals((await run(DEFAULT_IDENTITY, changed)).code, 1);
+});
+
+Deno.test({
+  name: "sign certificate / verify certificate of a manifest",
+  ignore: !HAS_OPENSSL,
+  async fn() {
+    await using dir = await tempDir();
+    const root = await issue(dir.path, { cn: "root", ca: true });
+    const leaf = await issue(dir.path, {
+      cn: "leaf",
+      issuer: root,
+      keyUsage: "digitalSignature",
+      extendedKeyUsage: "codeSigning",
+    });
+    const manifest = await writeImage(dir.path, orasImage({ "m.bin": "w" }));
+    const signature = join(dir.path, "cert.sig");
+    const signed = await runCli([
+      "sign",
+      "certificate",
+      "--private-key",
+      leaf.key,
+      "--signing-certificate",
+      leaf.cert,
+      "--certificate-chain",
+      root.cert,
+      "--signature",
+      signature,
+      manifest,
+    ]);
+    assertEquals(signed.code, 0, signed.stderr);
+    const ok = await runCli([
+      "verify",
+      "certificate",
+      "--certificate-chain",
+      root.cert,
+      "--signature",
+      signature,
+      manifest,
+    ]);
+    assertEquals(ok.code, 0, ok.stderr);
   },
 });
