@@ -105,6 +105,9 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "verify": {
         const config = resolveVerifyConfig(args, io);
         logFormat = config.logFormat;
+        if (agent.options.intervalMs > 0 && config.registry?.pullDir !== undefined) {
+          throw new ConfigError("CONFLICTING_OPTIONS", "--pull downloads once; drop --interval");
+        }
         if (agent.options.intervalMs > 0) {
           const stop = io.onStop?.() ?? new AbortController().signal;
           return await runAgent(config, agent.options, { ...io, stop });

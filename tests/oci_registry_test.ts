@@ -304,6 +304,25 @@ Deno.test("huge and malformed manifests from a registry fail closed", async () =
         { headers: { "content-type": OCI_MANIFEST } },
       );
     }
+    if (path.endsWith("/manifests/trickle")) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      return new Response(
+        new ReadableStream({
+          pull(c) {
+            return new Promise((resolve) => {
+              timer = setTimeout(() => {
+                c.enqueue(new Uint8Array([0x20]));
+                resolve();
+              }, 200);
+            });
+          },
+          cancel() {
+            clearTimeout(timer);
+          },
+        }),
+        { headers: { "content-type": OCI_MANIFEST } },
+      );
+    }
     if (path.endsWith("/manifests/bad")) {
       return new Response("{not json", { headers: { "content-type": OCI_MANIFEST } });
     }
@@ -324,6 +343,20 @@ Deno.test("huge and malformed manifests from a registry fail closed", async () =
     assertEquals(result.code, 1, result.stderr);
     assertStringIncludes(result.stderr, "more than");
   }
+  // One byte every 200 ms never misses the 1 s chunk deadline, but the whole read has one too.
+  const trickle = await cli(
+    "verify",
+    "key",
+    "--public-key",
+    keys.publicKey,
+    "--signature",
+    "x",
+    "--registry-timeout",
+    "1",
+    `oci://${server.host}/m:trickle`,
+  );
+  assertEquals(trickle.code, 1, trickle.stderr);
+  assertStringIncludes(trickle.stderr, "did not answer");
   const bad = await run("bad");
   assertEquals(bad.code, 1);
   assertStringIncludes(bad.stderr, "not JSON");

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { quoteValue } from "../_escape.ts";
+import { escapeName, quoteValue } from "../_escape.ts";
 import { isObject } from "../bundle/statement.ts";
 import { InputError } from "../errors.ts";
 
@@ -118,7 +118,11 @@ export async function readImageManifestFile(path: string): Promise<ImageManifest
   try {
     const file = await Deno.open(path);
     try {
-      bytes = await readBounded(file.readable, MAX_MANIFEST_BYTES, `OCI manifest '${path}'`);
+      bytes = await readBounded(
+        file.readable,
+        MAX_MANIFEST_BYTES,
+        `OCI manifest '${escapeName(path)}'`,
+      );
     } finally {
       try {
         file.close();
@@ -128,11 +132,13 @@ export async function readImageManifestFile(path: string): Promise<ImageManifest
     if (error instanceof InputError) throw error;
     throw new InputError(
       "OCI_MANIFEST_UNREADABLE",
-      `Cannot read OCI manifest '${path}': ${error instanceof Error ? error.message : error}`,
+      `Cannot read OCI manifest '${escapeName(path)}': ${
+        escapeName(error instanceof Error ? error.message : String(error))
+      }`,
       { cause: error },
     );
   }
-  return parseImageManifest(bytes, `'${path}'`);
+  return parseImageManifest(bytes, `'${escapeName(path)}'`);
 }
 
 /** Reads a stream into memory, failing once it passes `limit` bytes. */

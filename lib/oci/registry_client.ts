@@ -143,18 +143,25 @@ export class RegistryClient {
         `${what} is ${declared} bytes, more than the ${limit} accepted`,
       );
     }
-    return await readBounded(this.chunks(response, what), limit, what);
+    // The whole body within one deadline too: a registry trickling a byte per chunk deadline
+    // cannot hold a small read for long.
+    const deadline = Date.now() + this.#options.timeoutMs;
+    return await readBounded(this.chunks(response, what, deadline), limit, what);
   }
 
-  /** The body's chunks, each within the deadline. */
-  chunks(response: RegistryResponse, what: string): ReadableStream<Uint8Array> {
+  /**
+   * The body's chunks, each within the deadline of one response, and all before `deadline`
+   * (milliseconds since the epoch) when given.
+   */
+  chunks(response: RegistryResponse, what: string, deadline?: number): ReadableStream<Uint8Array> {
     const reader = response.body!.getReader();
     const timeoutMs = this.#options.timeoutMs;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         let timer: ReturnType<typeof setTimeout> | undefined;
+        const wait = Math.max(0, Math.min(timeoutMs, (deadline ?? Infinity) - Date.now()));
         const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(timeoutError(what, timeoutMs)), timeoutMs);
+          timer = setTimeout(() => reject(timeoutError(what, timeoutMs)), wait);
         });
         try {
           const { done, value } = await Promise.race([reader.read(), late]);
