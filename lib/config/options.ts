@@ -199,6 +199,9 @@ export const EXTRA_ENV = {
   modelPath: "MODEL_SIGNING_MODEL_PATH",
   /** File for the one-line failure reason (default: /dev/termination-log when it exists). */
   terminationLog: "MODEL_SIGNING_TERMINATION_LOG",
+  /** Registry credentials for `oci://` models (lib/oci/registry_auth.ts). */
+  registryUsername: "MODEL_SIGNING_REGISTRY_USERNAME",
+  registryPassword: "MODEL_SIGNING_REGISTRY_PASSWORD",
 } as const;
 
 /** Finds an option by a name given on the command line (dashes or underscores). */

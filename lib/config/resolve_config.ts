@@ -180,6 +180,12 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
   };
   const ociManifest = lookup.path("oci-manifest");
   if (ociManifest) config.ociManifestPath = ociManifest;
+  if (ociManifest && modelPath.startsWith("oci://")) {
+    throw new ConfigError(
+      "CONFLICTING_OPTIONS",
+      "--oci-manifest names the manifest of a local model folder; an oci:// model brings its own",
+    );
+  }
   const registry = registryOptions(lookup, modelPath, { pull: lookup.path("pull") });
   if (registry) config.registry = registry;
   if (modelPath.startsWith("oci://") && lookup.string("signature") === undefined) {

@@ -11,12 +11,13 @@
 import { join } from "node:path";
 import { escapeName } from "../_escape.ts";
 import { isObject } from "../bundle/statement.ts";
+import { EXTRA_ENV } from "../config/options.ts";
 import { ConfigError } from "../errors.ts";
 
 /** Environment variables of explicit credentials. */
 export const REGISTRY_ENV = {
-  username: "MODEL_SIGNING_REGISTRY_USERNAME",
-  password: "MODEL_SIGNING_REGISTRY_PASSWORD",
+  username: EXTRA_ENV.registryUsername,
+  password: EXTRA_ENV.registryPassword,
 } as const;
 
 /** Largest auth file read. */
