@@ -225,3 +225,107 @@ Deno.test("with the compiled binary's permissions, --pull works under /tmp and f
   assertEquals(denied.code, 2, denied.stderr);
   assertStringIncludes(denied.stderr, "docs/oci.md");
 });
+
+const HAS_OPENSSL = (() => {
+  try {
+    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "HTTPS: a registry certificate from the CA bundle (SSL_CERT_FILE) verifies; without it, refused",
+  ignore: !HAS_OPENSSL,
+  async fn() {
+    await using dir = await tempDir();
+    const keys = await writeKeyPair(dir.path);
+    const openssl = async (...args: string[]) => {
+      const made = await new Deno.Command("openssl", {
+        args,
+        cwd: dir.path,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert(made.success, new TextDecoder().decode(made.stderr));
+    };
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    await openssl(
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=test registry CA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign",
+    );
+    await openssl("req", ...ec, "-keyout", "tls.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1");
+    await Deno.writeTextFile(
+      join(dir.path, "leaf.ext"),
+      "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      "leaf.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "cert.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "leaf.ext",
+    );
+    const image = orasImage({ "w.bin": "weights" });
+    const content = served(image, "v1");
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen() {},
+      cert: await Deno.readTextFile(join(dir.path, "cert.pem")),
+      key: await Deno.readTextFile(join(dir.path, "tls.key")),
+    }, (request) => {
+      const path = new URL(request.url).pathname;
+      const found = content.manifests.get(path.split("/manifests/")[1] ?? "");
+      return found
+        ? new Response(found[0] as Uint8Array<ArrayBuffer>, {
+          headers: { "content-type": found[1] },
+        })
+        : new Response("no", { status: 404 });
+    });
+    try {
+      const signature = await signFile(dir.path, image, keys.privateKey);
+      const args = [
+        "verify",
+        "key",
+        "--public-key",
+        keys.publicKey,
+        "--signature",
+        signature,
+        `oci://127.0.0.1:${server.addr.port}/m:v1`,
+      ];
+      const ok = await runCli(args, { env: { SSL_CERT_FILE: join(dir.path, "ca.pem") } });
+      assertEquals(ok.code, 0, ok.stderr);
+      const untrusted = await runCli(args, { env: { SSL_CERT_FILE: join(dir.path, "none.pem") } });
+      assertEquals(untrusted.code, 1, untrusted.stderr);
+      assertStringIncludes(untrusted.stderr, "Cannot reach registry");
+    } finally {
+      await server.shutdown();
+    }
+  },
+});

@@ -50,21 +50,25 @@ export interface RegistryResponse {
   url: string;
 }
 
-let systemClient: Deno.HttpClient | undefined | null = null;
+/** HTTP clients with Deno's roots plus a CA bundle, one per bundle file. */
+const clients = new Map<string, Deno.HttpClient | undefined>();
 
-/** Deno's roots plus the system's CA bundle, once per process. */
+/**
+ * Deno's roots plus the system's CA bundle (`SSL_CERT_FILE`, else
+ * `/etc/ssl/certs/ca-certificates.crt`); undefined (Deno's roots alone) when there is none.
+ */
 function httpClient(env: ClientOptions["env"]): Deno.HttpClient | undefined {
-  if (systemClient !== null) return systemClient;
-  systemClient = undefined;
-  for (const file of [env.SSL_CERT_FILE, "/etc/ssl/certs/ca-certificates.crt"]) {
-    if (!file) continue;
+  const file = env.SSL_CERT_FILE || "/etc/ssl/certs/ca-certificates.crt";
+  if (!clients.has(file)) {
+    let client: Deno.HttpClient | undefined;
     try {
-      const pem = Deno.readTextFileSync(file);
-      systemClient = Deno.createHttpClient({ caCerts: [pem] });
-      break;
-    } catch { /* absent: Deno's own roots only */ }
+      client = Deno.createHttpClient({ caCerts: [Deno.readTextFileSync(file)] });
+    } catch {
+      client = undefined; // absent or unreadable: Deno's own roots only
+    }
+    clients.set(file, client);
   }
-  return systemClient;
+  return clients.get(file);
 }
 
 /** A client for one repository of one registry. */
