@@ -478,3 +478,87 @@ Deno.test("token auth with docker config credentials; credentials never follow a
   assertEquals(anonymous.code, 2, anonymous.stderr);
   assertStringIncludes(anonymous.stderr, "MODEL_SIGNING_REGISTRY_USERNAME");
 });
+
+Deno.test("signatures found through the referrers API; a referrer for another subject is skipped", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const image = orasImage({ "w.bin": "weights" });
+  const digest = sha256Digest(image.manifestBytes);
+  const manifest = join(dir.path, "m.json");
+  await Deno.writeFile(manifest, image.manifestBytes);
+  const signature = join(dir.path, "m.sig");
+  const signed = await runCli([
+    "sign",
+    "key",
+    "--private-key",
+    keys.privateKey,
+    "--signature",
+    signature,
+    manifest,
+  ]);
+  assertEquals(signed.code, 0, signed.stderr);
+  const bundle = await Deno.readFile(signature);
+  const artifactType = "application/vnd.dev.sigstore.bundle.v0.3+json";
+  const referrer = (subject: string) =>
+    new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType,
+      config: {
+        mediaType: "application/vnd.oci.empty.v1+json",
+        digest: sha256Digest("{}"),
+        size: 2,
+      },
+      layers: [{ mediaType: artifactType, digest: sha256Digest(bundle), size: bundle.length }],
+      subject: { mediaType: OCI_MANIFEST, digest: subject, size: 1 },
+    }));
+  const good = referrer(digest);
+  const stray = referrer("sha256:" + "0".repeat(64));
+  const manifests = new Map<string, Uint8Array>([
+    [digest, image.manifestBytes],
+    ["v1", image.manifestBytes],
+    [sha256Digest(good), good],
+    [sha256Digest(stray), stray],
+  ]);
+  let listed: Uint8Array[] = [stray, good];
+  await using server = fakeRegistry((request) => {
+    const path = new URL(request.url).pathname;
+    if (path === `/v2/m/referrers/${digest}`) {
+      return Response.json({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: listed.map((m) => ({
+          mediaType: OCI_MANIFEST,
+          digest: sha256Digest(m),
+          size: m.length,
+          artifactType,
+        })),
+      });
+    }
+    const name = path.split("/manifests/")[1];
+    if (name && manifests.has(name)) {
+      return new Response(manifests.get(name)! as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": OCI_MANIFEST },
+      });
+    }
+    if (path === `/v2/m/blobs/${sha256Digest(bundle)}`) {
+      return new Response(bundle as Uint8Array<ArrayBuffer>);
+    }
+    return new Response("no", { status: 404 });
+  });
+  const run = () =>
+    runCli([
+      "verify",
+      "key",
+      "--public-key",
+      keys.publicKey,
+      "--insecure-registry",
+      `oci://${server.host}/m:v1`,
+    ]);
+  const ok = await run();
+  assertEquals(ok.code, 0, ok.stderr);
+  listed = [stray];
+  const none = await run();
+  assertEquals(none.code, 1);
+  assertStringIncludes(none.stderr, "No signature");
+});
