@@ -165,7 +165,7 @@ Deno.test({
           byTag,
         );
         assertEquals(again.code, 2);
-        assertStringIncludes(again.stderr, "already exists");
+        assertStringIncludes(again.stderr, "empty directory");
       },
     );
 

@@ -18,7 +18,7 @@ import { statusError } from "./registry_source.ts";
 /**
  * Pulls the entries into `dir`; returns the bytes downloaded.
  *
- * @throws {ConfigError} `PULL_TARGET_EXISTS`, `PULL_DIR_UNWRITABLE`
+ * @throws {ConfigError} `PULL_TARGET_EXISTS` (DIR not empty), `PULL_DIR_UNWRITABLE`
  * @throws {IntegrityError} `MODEL_MODIFIED` for a blob whose digest or size differs
  */
 export async function pullVerified(
@@ -46,15 +46,14 @@ export async function pullVerified(
 async function prepare(dir: string, entries: readonly LayerEntry[]): Promise<string> {
   try {
     await Deno.mkdir(dir, { recursive: true });
-    for (const entry of entries) {
-      const target = join(dir, ...entry.name.split("/"));
-      const exists = await Deno.lstat(target).then(() => true, () => false);
-      if (exists) {
-        throw new ConfigError(
-          "PULL_TARGET_EXISTS",
-          `--pull: '${escapeName(target)}' already exists; pull into an empty directory`,
-        );
-      }
+    // An empty folder only: every sub-folder is then made here, so no symbolic link planted in
+    // DIR can send a signed file elsewhere.
+    for await (const entry of Deno.readDir(dir)) {
+      throw new ConfigError(
+        "PULL_TARGET_EXISTS",
+        `--pull: '${escapeName(dir)}' is not empty (it has '${escapeName(entry.name)}'); pull ` +
+          `${entries.length} files into an empty directory`,
+      );
     }
     return await Deno.makeTempDir({ dir, prefix: ".model-verify-pull-" });
   } catch (error) {
