@@ -108,6 +108,9 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         if (agent.options.intervalMs > 0 && config.registry?.pullDir !== undefined) {
           throw new ConfigError("CONFLICTING_OPTIONS", "--pull downloads once; drop --interval");
         }
+        if (agent.options.watch && config.registry) {
+          throw new ConfigError("CONFLICTING_OPTIONS", "--watch needs a local model, not oci://");
+        }
         if (agent.options.intervalMs > 0) {
           const stop = io.onStop?.() ?? new AbortController().signal;
           return await runAgent(config, agent.options, { ...io, stop });

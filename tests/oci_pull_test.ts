@@ -329,3 +329,15 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the continuous agent refuses --pull (once only) and --watch (no local files) for oci://", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const base = ["verify", "key", "--public-key", keys.publicKey, "oci://127.0.0.1:1/m:v1"];
+  const pull = await runCli(["--interval=5m", ...base, "--pull", join(dir.path, "out")]);
+  assertEquals(pull.code, 2, pull.stderr);
+  assertStringIncludes(pull.stderr, "--pull");
+  const watch = await runCli(["--interval=5m", "--watch", ...base]);
+  assertEquals(watch.code, 2, watch.stderr);
+  assertStringIncludes(watch.stderr, "--watch");
+});
