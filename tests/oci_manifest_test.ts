@@ -13,7 +13,7 @@ import { HAS_OPENSSL, issue } from "./_fixtures/pki.ts";
 import { DEFAULT_IDENTITY, DEFAULT_ISSUER, VirtualSigstore } from "./_fixtures/virtual_sigstore.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
 import { orasImage, sha256Digest, type TestImage } from "./_fixtures/registry.ts";
-import { runCli, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
+import { REPO_ROOT, runCli, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
 
 const GO_CLI = "/work/cache/go-ms";
 const NO_GO = (() => {
@@ -428,4 +428,33 @@ Deno.test({
     ]);
     assertEquals(ok.code, 0, ok.stderr);
   },
+});
+
+Deno.test("a signature the Go CLI made (committed fixture) verifies, by manifest and by files", async () => {
+  const fixture = join(REPO_ROOT, "tests/_fixtures/oci_go");
+  const manifest = join(fixture, "manifest.json");
+  const signature = join(fixture, "go-manifest.sig");
+  const publicKey = join(fixture, "key.pub.pem");
+  const statement = statementOf(signature) as {
+    predicate: { resources: Record<string, string>[] };
+  };
+  // The layer titled config.json replaced the config blob's entry, in Go as here.
+  assertEquals(
+    statement.predicate.resources.find((r) => r.name === "config.json")?.digest,
+    sha256Digest('{"hidden_size": 8}').slice(7),
+  );
+  const ok = await verifyManifest(manifest, publicKey, signature);
+  assertEquals(ok.code, 0, ok.stderr);
+  await using dir = await tempDir();
+  const model = await writeModel(join(dir.path, "pulled"), {
+    "model.safetensors": "weights",
+    "config.json": '{"hidden_size": 8}',
+    "nested/tok.json": "{}",
+  });
+  const files = await verifyManifest(model, publicKey, signature, "--oci-manifest", manifest);
+  assertEquals(files.code, 0, files.stderr);
+  await Deno.writeTextFile(join(model, "config.json"), '{"hidden_size": 9}');
+  const bad = await verifyManifest(model, publicKey, signature, "--oci-manifest", manifest);
+  assertEquals(bad.code, 1);
+  assertStringIncludes(bad.stderr, "config.json");
 });
