@@ -16,6 +16,7 @@ import { findUnknownEnv, formatUnknownEnv } from "./lib/config/unknown_env.ts";
 import { checkModelPaths } from "./lib/check_paths.ts";
 import { digestModel } from "./lib/digest_model.ts";
 import { ConfigError, EXIT_OK, type ModelVerifyError } from "./lib/errors.ts";
+import { isOciModelPath } from "./lib/oci/oci_source.ts";
 import { explainError, sandboxAdvice } from "./lib/report/explain_error.ts";
 import { helpText } from "./lib/report/help.ts";
 import { progressHooks, type ProgressSink } from "./lib/report/progress.ts";
@@ -112,6 +113,17 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "sign": {
         const config = resolveSignConfig(args, io);
         logFormat = config.logFormat;
+        if (await isOciModelPath(config.modelPath)) {
+          const { signOci } = await import("./lib/oci/sign_oci.ts");
+          const result = await signOci(config, io.env);
+          io.stdout(
+            logFormat === "json" ? formatSignSuccessJson(result) : formatSignSuccess(result),
+          );
+          if (result.referrer && logFormat !== "json") {
+            io.stdout(`  referrer:    ${result.referrer}`);
+          }
+          return EXIT_OK;
+        }
         await checkModelPaths(config, true);
         const { signModel } = await import("./lib/sign/sign_model.ts");
         const result = await signModel(config);
@@ -132,11 +144,17 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "verify": {
         const config = resolveVerifyConfig(args, io);
         logFormat = config.logFormat;
+        if (agent.options.intervalMs > 0 && config.registry?.pullDir !== undefined) {
+          throw new ConfigError("CONFLICTING_OPTIONS", "--pull downloads once; drop --interval");
+        }
+        if (agent.options.watch && config.registry) {
+          throw new ConfigError("CONFLICTING_OPTIONS", "--watch needs a local model, not oci://");
+        }
         if (agent.options.intervalMs > 0) {
           const stop = io.onStop?.() ?? new AbortController().signal;
           return await runAgent(config, agent.options, { ...io, stop });
         }
-        await checkModelPaths(config);
+        if (!config.modelPath.startsWith("oci://")) await checkModelPaths(config);
         const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
         const result = await verifyTraced(config, { env: { ...io.env }, ...progress.hooks }, io.env)
           .finally(() => progress.finish());

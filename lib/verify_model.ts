@@ -27,6 +27,7 @@ import {
   splitShard,
 } from "./manifest/manifest.ts";
 import { planJobs } from "./manifest/plan_jobs.ts";
+import { isOciModelPath } from "./oci/oci_source.ts";
 import { readSignatureFile } from "./read_files.ts";
 import { basename } from "node:path";
 import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
@@ -99,6 +100,10 @@ export async function verifyModel(
   deps: VerifyDeps = {},
 ): Promise<VerifyResult> {
   const now = deps.now ?? (() => performance.now());
+  if (config.ociManifestPath !== undefined || await isOciModelPath(config.modelPath)) {
+    const { verifyOci } = await import("./oci/verify_oci.ts");
+    return await verifyOci(config, (b) => verifySignature(b, config, deps), deps.env ?? {}, now);
+  }
   const started = now();
   const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
   const verified = await verifySignature(bundle, config, deps);

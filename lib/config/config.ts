@@ -49,6 +49,24 @@ export interface VerifyConfig {
   quiet: boolean;
   /** Options accepted but ignored (printed as warnings with the result). */
   configWarnings?: string[];
+  /** `--ignore-paths` as written (OCI layer names are matched against these, not files). */
+  ignorePathsAsGiven?: string[];
+  /** OCI (lib/oci/): the image manifest the signature was made from, for a local model. */
+  ociManifestPath?: string;
+  /** OCI registry options (an `oci://` model path). */
+  registry?: RegistryOptions;
+}
+
+/** Options of an `oci://` model. */
+export interface RegistryOptions {
+  /** verify: download the verified model into this directory. */
+  pullDir?: string;
+  /** sign: push the signature as a referrer of the image. */
+  attach?: boolean;
+  /** Plain HTTP, allowed for loopback registries only. */
+  insecure: boolean;
+  /** Milliseconds to wait for a response or the next chunk of a body. */
+  timeoutMs: number;
 }
 
 /** Configuration of `digest`: hash a model without a signature. */

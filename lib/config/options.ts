@@ -142,6 +142,37 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("shard-size", "string", SIGN, "Hash shards of this many bytes instead of whole files.", {
     metavar: "BYTES",
   }),
+  // OCI images (lib/oci/, docs/oci.md).
+  spec(
+    "oci-manifest",
+    "string",
+    VERIFY,
+    "OCI image manifest the signature was made from; check the model's files by layer title.",
+    { metavar: "JSON" },
+  ),
+  spec(
+    "pull",
+    "string",
+    ["sigstore", "key", "certificate"],
+    "oci:// model: download it into DIR once verified.",
+    {
+      metavar: "DIR",
+    },
+  ),
+  spec("attach", "boolean", SIGN, "oci:// model: push the signature as an OCI 1.1 referrer."),
+  spec(
+    "insecure-registry",
+    "boolean",
+    [...VERIFY, ...SIGN],
+    "Plain HTTP to a registry on a loopback address (tests only).",
+  ),
+  spec(
+    "registry-timeout",
+    "string",
+    [...VERIFY, ...SIGN],
+    "Seconds to wait for each registry response or body chunk (default 30).",
+    { metavar: "SECONDS" },
+  ),
   // validation-agent flags: given before `verify` (see lib/agent/agent_options.ts, docs/agent.md).
   spec(
     "interval",
@@ -174,6 +205,9 @@ export const EXTRA_ENV = {
   modelPath: "MODEL_SIGNING_MODEL_PATH",
   /** File for the one-line failure reason (default: /dev/termination-log when it exists). */
   terminationLog: "MODEL_SIGNING_TERMINATION_LOG",
+  /** Registry credentials for `oci://` models (lib/oci/registry_auth.ts). */
+  registryUsername: "MODEL_SIGNING_REGISTRY_USERNAME",
+  registryPassword: "MODEL_SIGNING_REGISTRY_PASSWORD",
 } as const;
 
 /** Finds an option by a name given on the command line (dashes or underscores). */

@@ -16,6 +16,7 @@ import {
   type DigestConfig,
   LOG_LEVELS,
   type LogLevel,
+  type RegistryOptions,
   type VerifyConfig,
 } from "./config.ts";
 import { checkIgnoreEntry } from "./ignore_entry.ts";
@@ -47,6 +48,10 @@ export interface SignConfig {
   quiet: boolean;
   logLevel: LogLevel;
   logFormat: "text" | "json";
+  /** `--ignore-paths` as written (OCI layer names). */
+  ignorePathsAsGiven?: string[];
+  /** An `oci://` model (lib/oci/). */
+  registry?: RegistryOptions;
 }
 
 /** Reads options by name from flags, then env. */
@@ -142,6 +147,7 @@ class Lookup {
       );
     }
     const given = this.#args.positionals[0] ?? this.#env[EXTRA_ENV.modelPath]?.trim();
+    if (given?.startsWith("oci://")) return given; // a registry reference (lib/oci/)
     return resolve(this.#cwd, given || DEFAULT_MODEL_PATH);
   }
 
@@ -157,6 +163,7 @@ function common(lookup: Lookup) {
   return {
     ignorePaths: lookup.ignoreEntries(),
     cwd: lookup.cwd,
+    ignorePathsAsGiven: lookup.list("ignore-paths"),
     ignoreGitPaths: lookup.boolean("ignore-git-paths", true),
     allowSymlinks: lookup.boolean("allow-symlinks", false),
     logLevel: lookup.choice<LogLevel>("log-level", LOG_LEVELS, "INFO"),
@@ -190,6 +197,19 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
     ...common(lookup),
     ...(warnings.length > 0 ? { configWarnings: warnings } : {}),
   };
+  const ociManifest = lookup.path("oci-manifest");
+  if (ociManifest) config.ociManifestPath = ociManifest;
+  if (ociManifest && modelPath.startsWith("oci://")) {
+    throw new ConfigError(
+      "CONFLICTING_OPTIONS",
+      "--oci-manifest names the manifest of a local model folder; an oci:// model brings its own",
+    );
+  }
+  const registry = registryOptions(lookup, modelPath, { pull: lookup.path("pull") });
+  if (registry) config.registry = registry;
+  if (modelPath.startsWith("oci://") && lookup.string("signature") === undefined) {
+    config.signaturePath = "";
+  }
   switch (method) {
     case "key":
       config.publicKeyPath = required(lookup.path("public-key"), "public-key", "key");
@@ -287,6 +307,11 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
   };
   const shardSize = lookup.positiveInteger("shard-size");
   if (shardSize !== undefined) config.shardSize = shardSize;
+  const registry = registryOptions(lookup, modelPath, { attach: lookup.boolean("attach", false) });
+  if (registry) {
+    config.registry = registry;
+    config.signaturePath = required(lookup.path("signature"), "signature", "sign oci://");
+  }
   if (method === "certificate") {
     config.signingCertificatePath = required(
       lookup.path("signing-certificate"),
@@ -295,6 +320,35 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
     );
   }
   return config;
+}
+
+/**
+ * Registry options of an `oci://` model; `--pull` and `--attach` need one.
+ *
+ * @throws {ConfigError} `OCI_OPTION_NEEDS_REFERENCE`, `INVALID_VALUE`
+ */
+function registryOptions(
+  lookup: Lookup,
+  modelPath: string,
+  extra: { pull?: string | undefined; attach?: boolean },
+): RegistryOptions | undefined {
+  const insecure = lookup.boolean("insecure-registry", false);
+  const timeout = lookup.positiveInteger("registry-timeout") ?? 30;
+  if (!modelPath.startsWith("oci://")) {
+    if (extra.pull !== undefined || extra.attach) {
+      throw new ConfigError(
+        "OCI_OPTION_NEEDS_REFERENCE",
+        `--${extra.attach ? "attach" : "pull"} needs an oci://REGISTRY/REPO@sha256:... model`,
+      );
+    }
+    return undefined;
+  }
+  return {
+    insecure,
+    timeoutMs: timeout * 1000,
+    ...(extra.pull === undefined ? {} : { pullDir: extra.pull }),
+    ...(extra.attach ? { attach: true } : {}),
+  };
 }
 
 /**

@@ -345,4 +345,29 @@ Deno.test("resolve*Config() refuses --ignore-paths globs and '..' as usage error
       );
     }
   }
+Deno.test("OCI options: --pull and --attach need an oci:// model, --oci-manifest a local one", async () => {
+  const oci = verify(["verify", "key", "--public_key", "k", "--pull", "out", "oci://h:5000/r:v1"]);
+  assertEquals(oci.modelPath, "oci://h:5000/r:v1");
+  assertEquals(oci.registry, { insecure: false, timeoutMs: 30_000, pullDir: "/work/here/out" });
+  assertEquals(oci.signaturePath, "");
+  await assertFailsWith(
+    () => verify(["verify", "key", "--public_key", "k", "--pull", "out", "model"]),
+    ConfigError,
+    "OCI_OPTION_NEEDS_REFERENCE",
+  );
+  await assertFailsWith(
+    () =>
+      verify(["verify", "key", "--public_key", "k", "--oci-manifest", "m.json", "oci://h/r:v1"]),
+    ConfigError,
+    "CONFLICTING_OPTIONS",
+  );
+  await assertFailsWith(
+    () =>
+      resolveSignConfig(parseArgs(["sign", "key", "--private_key", "k", "oci://h/r:v1"]), {
+        env: {},
+        cwd: CWD,
+      }),
+    ConfigError,
+    "MISSING_OPTION",
+  );
 });

@@ -36,15 +36,7 @@ export interface SignResult {
  * @throws {TrustMaterialError} for an unreadable or unsupported key or certificate
  */
 export async function signModel(config: SignConfig): Promise<SignResult> {
-  const privateKey = await readKey(config.privateKeyPath);
-  // `sign key` also takes RSA (PKCS#1 v1.5; an RSA-PSS key signs with PSS) and Ed25519 keys;
-  // certificates stay EC-only, as their verification.
-  const describe = config.method === "key" ? describePublicKey : describeKey;
-  const publicKey = describe(createPublicKey(privateKey), config.privateKeyPath);
-  let material: BundleMaterial = { kind: "publicKey", hint: publicKey.hint };
-  if (config.method === "certificate") {
-    material = await certificateMaterial(config, publicKey.key);
-  }
+  const signer = await loadSigner(config);
   const { root, kind } = await resolveModelRoot(config.modelPath);
   const list = buildIgnoreList({
     modelRoot: root,
@@ -66,8 +58,7 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
   });
   const payload = buildStatement(basename(root), entries, serialization);
-  const signature = signPae(pae("application/vnd.in-toto+json", payload), privateKey, publicKey);
-  await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
+  await Deno.writeTextFile(config.signaturePath, signer.bundle(payload));
   return {
     signaturePath: config.signaturePath,
     rootDigest: `sha256:${computeRootDigest(entries)}`,
