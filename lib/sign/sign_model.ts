@@ -68,6 +68,38 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   };
 }
 
+/** A loaded signing key: turns a statement into the bundle text. */
+export interface Signer {
+  bundle(payload: Uint8Array): string;
+}
+
+/**
+ * Loads the private key (and certificates) of `sign key|certificate`.
+ *
+ * @throws {TrustMaterialError} for an unreadable or unsupported key or certificate
+ */
+export async function loadSigner(config: SignConfig): Promise<Signer> {
+  const privateKey = await readKey(config.privateKeyPath);
+  // `sign key` also takes RSA (PKCS#1 v1.5; an RSA-PSS key signs with PSS) and Ed25519 keys;
+  // certificates stay EC-only, as their verification.
+  const describe = config.method === "key" ? describePublicKey : describeKey;
+  const publicKey = describe(createPublicKey(privateKey), config.privateKeyPath);
+  let material: BundleMaterial = { kind: "publicKey", hint: publicKey.hint };
+  if (config.method === "certificate") {
+    material = await certificateMaterial(config, publicKey.key);
+  }
+  return {
+    bundle(payload) {
+      const signature = signPae(
+        pae("application/vnd.in-toto+json", payload),
+        privateKey,
+        publicKey,
+      );
+      return buildBundle(payload, signature, material);
+    },
+  };
+}
+
 /**
  * Files or shards, as model_signing chooses: BLAKE3 is always signed with file serialization
  * (model_signing 1.1 hashes BLAKE3 whole files even when asked for shards, and its verifier
