@@ -345,6 +345,8 @@ Deno.test("resolve*Config() refuses --ignore-paths globs and '..' as usage error
       );
     }
   }
+});
+
 Deno.test("OCI options: --pull and --attach need an oci:// model, --oci-manifest a local one", async () => {
   const oci = verify(["verify", "key", "--public_key", "k", "--pull", "out", "oci://h:5000/r:v1"]);
   assertEquals(oci.modelPath, "oci://h:5000/r:v1");
