@@ -40,37 +40,15 @@ import {
   removed,
   unreadable,
 } from "./hash_file.ts";
-import { toHex } from "./hash_jobs.ts";
-import { READ_AHEAD_MIN, READ_BUFFER } from "./worker_pool.ts";
-
-/** A batch of jobs sent to a worker. */
-export interface WorkerRequest {
-  batch: number;
-  algorithm: HashAlgorithm;
-  /** Whether jobs of at least {@link READ_AHEAD_MIN} bytes read ahead (see `readsAhead`). */
-  readAhead: boolean;
-  jobs: HashJob[];
-}
-
-/** What a worker sends back. */
-export type WorkerReply =
-  | { type: "bytes"; bytes: number }
-  | { type: "done"; batch: number; digests: string[]; bytes: number }
-  | {
-    type: "failed";
-    batch: number;
-    /** Name of the job that failed. */
-    job: string;
-    /** Error class name (`InputError`) when the error was a typed one. */
-    name: string;
-    code: string;
-    message: string;
-  };
-
-/** Bytes hashed between two progress messages, so a big file shows progress. */
-export const PROGRESS_BYTES = 32 << 20;
-/** Bytes read between two checks that the file is still the one listed (fails a big file early). */
-export const RECHECK_BYTES = 64 << 20;
+import { toHex } from "./hex.ts";
+import {
+  PROGRESS_BYTES,
+  READ_AHEAD_MIN,
+  READ_BUFFER,
+  RECHECK_BYTES,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./worker_protocol.ts";
 
 const buffers = [new Uint8Array(READ_BUFFER), new Uint8Array(READ_BUFFER)] as const;
 let unreported = 0;

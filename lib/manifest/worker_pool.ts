@@ -9,7 +9,7 @@
 import { InputError, InternalError, type ModelVerifyError, toModelVerifyError } from "../errors.ts";
 import type { HashAlgorithm } from "./engines.ts";
 import type { HashJob } from "./hash_file.ts";
-import type { WorkerReply, WorkerRequest } from "./hash_worker.ts";
+import { READ_AHEAD_MIN, type WorkerReply, type WorkerRequest } from "./worker_protocol.ts";
 
 /** Options of {@link hashInWorkers}. */
 export interface PoolOptions {
@@ -25,14 +25,6 @@ export interface PoolOptions {
   /** The worker module; tests swap in a failing one. */
   workerUrl?: URL;
 }
-
-/** Size of each of the two read buffers of a worker: memory is workers x 2 x this. */
-export const READ_BUFFER = 1 << 20;
-/**
- * Jobs at least this big read ahead asynchronously when a core is spare (see
- * {@link readsAhead}); smaller ones always use blocking reads.
- */
-export const READ_AHEAD_MIN = 4 * READ_BUFFER;
 
 /**
  * Whether big jobs read ahead: only when fewer of them can run at once than there are CPUs. The

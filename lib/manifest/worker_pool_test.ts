@@ -11,7 +11,7 @@ import { ConfigError, InputError, InternalError } from "../errors.ts";
 import { walkModel } from "../tree/walk_model.ts";
 import { HASH_ALGORITHMS } from "./engines.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
-import { toHex } from "./hash_jobs.ts";
+import { toHex } from "./hex.ts";
 import { planJobs } from "./plan_jobs.ts";
 import {
   BATCH_MAX_BYTES,
@@ -19,10 +19,10 @@ import {
   hashInWorkers,
   IN_FLIGHT,
   planBatches,
-  READ_AHEAD_MIN,
   readsAhead,
   takesNext,
 } from "./worker_pool.ts";
+import { READ_AHEAD_MIN } from "./worker_protocol.ts";
 
 const MIB = 1 << 20;
 
