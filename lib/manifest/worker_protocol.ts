@@ -8,14 +8,29 @@
 
 import type { HashAlgorithm } from "./engines.ts";
 import type { HashJob } from "./hash_file.ts";
+import type { ReadRing } from "./read_ring.ts";
 
-/** A batch of jobs sent to a worker. */
+/** A batch of jobs sent to a worker to hash. */
 export interface WorkerRequest {
+  type: "hash";
   batch: number;
   algorithm: HashAlgorithm;
-  /** Whether jobs of at least {@link READ_AHEAD_MIN} bytes read ahead (see `readsAhead`). */
-  readAhead: boolean;
+  /**
+   * When set, the batch is one job whose bytes another worker reads into this ring (a
+   * {@link ReadRequest}); this worker only hashes them. Otherwise it reads with blocking reads.
+   */
+  ring?: ReadRing;
   jobs: HashJob[];
+}
+
+/**
+ * Read one job into a ring for the worker that hashes it. No reply: a failure travels through
+ * the ring to the hashing worker, which reports it.
+ */
+export interface ReadRequest {
+  type: "read";
+  job: HashJob;
+  ring: ReadRing;
 }
 
 /** What a worker sends back. */
@@ -33,13 +48,13 @@ export type WorkerReply =
     message: string;
   };
 
-/** Size of each of the two read buffers of a worker: memory is workers x 2 x this. */
+/** Size of the read buffer of a worker that reads its own files. */
 export const READ_BUFFER = 1 << 20;
 /**
- * Jobs at least this big read ahead asynchronously when a core is spare (see `readsAhead` in
- * `worker_pool.ts`); smaller ones always use blocking reads.
+ * Jobs at least this big are read by a worker of their own while they are hashed, when a core
+ * is spare (see `readerCount` in `worker_pool.ts`). Such a job is always alone in its batch.
  */
-export const READ_AHEAD_MIN = 4 * READ_BUFFER;
+export const READ_AHEAD_MIN = 16 << 20;
 /** Bytes hashed between two progress messages, so a big file shows progress. */
 export const PROGRESS_BYTES = 32 << 20;
 /** Bytes read between two checks that the file is still the one listed (fails a big file early). */
