@@ -24,11 +24,10 @@ const ERROR_BYTES = 16 << 10;
 const WRITTEN = 0; // slots published, ever
 const CONSUMED = 1; // slots released, ever
 const SIGNAL = 2; // bumped on every publish and on the end: what the reader waits on
-const STATE = 3; // RUNNING, FINISHED or FAILED
+const STATE = 3; // 0 while running, then FINISHED or FAILED
 const ERROR_LENGTH = 4; // bytes of JSON in `error`
 const LENGTHS = 8; // bytes in each slot, `slots` entries
 
-const RUNNING = 0;
 const FINISHED = 1;
 const FAILED = 2;
 
