@@ -162,6 +162,32 @@ Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every en
   }
 });
 
+Deno.test("hashInWorkers() hashes big shards through reading workers, one reused or several", async (t) => {
+  await using dir = await tempDir();
+  const root = await writeModel(join(dir.path, "model"), {
+    "weights.bin": bytes(2 * READ_AHEAD_MIN + 5 * MIB + 3, 7),
+  });
+  // Three shards: two big ones, at offsets 0 and READ_AHEAD_MIN + 1, and a small tail.
+  const jobs = await jobsOf(root, READ_AHEAD_MIN + 1);
+  assertEquals(jobs.map((j) => j.start), [0, READ_AHEAD_MIN + 1, 2 * READ_AHEAD_MIN + 2]);
+  const expected: string[] = [];
+  for (const j of jobs) expected.push(toHex(await hashJob(j, "sha256")));
+  for (const [workers, cpus] of [[1, 2], [1, 4], [2, 4]] as const) {
+    const readers = readerCount(jobs, workers, cpus);
+    await t.step(`${workers} hashing worker(s), ${readers} reading worker(s)`, async () => {
+      let bytes = 0;
+      const digests = await hashInWorkers(jobs, {
+        algorithm: "sha256",
+        workers,
+        cpus,
+        onBytes: (n) => bytes += n,
+      });
+      assertEquals(digests, expected);
+      assertEquals(bytes, jobs.reduce((sum, j) => sum + j.end - j.start, 0));
+    });
+  }
+});
+
 Deno.test("hashInWorkers() reports every byte and every job once", async () => {
   await using dir = await tempDir();
   const jobs = await jobsOf(await mixedModel(join(dir.path, "model")), MIB);
