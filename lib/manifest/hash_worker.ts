@@ -49,6 +49,7 @@ import {
 import { toHex } from "./hex.ts";
 import {
   type ReadRing,
+  RingCancelled,
   RingFailure,
   type RingFailureDetail,
   RingReader,
@@ -65,6 +66,8 @@ import {
 
 const buffer = new Uint8Array(READ_BUFFER);
 let unreported = 0;
+/** The pool's cancel flag of the batch being hashed (see `WorkerRequest.cancel`). */
+let cancel: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
 /** Batches run one after another: they share the buffer, and awaiting lets the next one in. */
 let queue = Promise.resolve();
@@ -75,12 +78,16 @@ self.onmessage = (event: MessageEvent<WorkerRequest | ReadRequest>) => {
 };
 
 /** Hashes one batch and posts `done` or `failed`; never rejects. */
-async function runBatch({ batch, algorithm, ring, jobs }: WorkerRequest): Promise<void> {
+async function runBatch(
+  { batch, algorithm, ring, cancel: flag, jobs }: WorkerRequest,
+): Promise<void> {
   const digests: string[] = [];
   let current: HashJob | undefined;
+  cancel = new Int32Array(flag);
   try {
     await prepareEngine(algorithm);
     for (current of jobs) {
+      stopIfCancelled();
       const digest = ring
         ? hashFromRing(current, algorithm, ring)
         : hashBlocking(current, algorithm);
@@ -94,6 +101,11 @@ async function runBatch({ batch, algorithm, ring, jobs }: WorkerRequest): Promis
       { type: "failed", batch, job: current?.name ?? "", ...describe(error) } satisfies WorkerReply,
     );
   }
+}
+
+/** The pool gave up on this run: stop between two reads. */
+function stopIfCancelled(): void {
+  if (Atomics.load(cancel, 0) !== 0) throw new RingCancelled();
 }
 
 /** The parts of an error that cross a thread boundary. */
@@ -179,7 +191,8 @@ function readIntoRing(job: HashJob, ring: ReadRing): void {
     }
     writer.finish();
   } catch (error) {
-    writer.fail(describe(error));
+    // Cancelled: the pool gave up and the hashing side stops on its own.
+    if (!(error instanceof RingCancelled)) writer.fail(describe(error));
   }
 }
 
@@ -220,6 +233,7 @@ function readBlocking(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): vo
     position += n;
     counted(n);
     if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
+    stopIfCancelled();
   }
 }
 

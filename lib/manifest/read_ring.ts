@@ -24,12 +24,13 @@ const ERROR_BYTES = 16 << 10;
 const WRITTEN = 0; // slots published, ever
 const CONSUMED = 1; // slots released, ever
 const SIGNAL = 2; // bumped on every publish and on the end: what the reader waits on
-const STATE = 3; // 0 while running, then FINISHED or FAILED
+const STATE = 3; // 0 while running, then FINISHED, FAILED or CANCELLED
 const ERROR_LENGTH = 4; // bytes of JSON in `error`
 const LENGTHS = 8; // bytes in each slot, `slots` entries
 
 const FINISHED = 1;
 const FAILED = 2;
+const CANCELLED = 3;
 
 /** The shared memory of one ring; plain data, posted to both threads. */
 export interface ReadRing {
@@ -51,6 +52,27 @@ export class RingFailure extends Error {
     super(detail.message);
     this.name = "RingFailure";
   }
+}
+
+/** The ring was cancelled (see {@link cancelRing}): the side that sees it stops. */
+export class RingCancelled extends Error {
+  constructor() {
+    super("Reading was cancelled");
+    this.name = "RingCancelled";
+  }
+}
+
+/**
+ * Stops both sides of a ring, waking whichever waits: the next call of either side throws
+ * {@link RingCancelled}. For the pool when it gives up (a blocked worker does not notice
+ * `terminate()`).
+ */
+export function cancelRing(ring: ReadRing): void {
+  const control = new Int32Array(ring.control);
+  Atomics.store(control, STATE, CANCELLED);
+  Atomics.add(control, SIGNAL, 1);
+  Atomics.notify(control, SIGNAL);
+  Atomics.notify(control, CONSUMED);
 }
 
 /** A ring of `slots` buffers of `slotBytes` each. */
@@ -93,10 +115,15 @@ export class RingWriter {
     );
   }
 
-  /** The next slot to fill, once the reader has released it (blocks until then). */
+  /**
+   * The next slot to fill, once the reader has released it (blocks until then).
+   *
+   * @throws {RingCancelled} once the ring was cancelled
+   */
   nextSlot(): Uint8Array {
     const control = this.#control;
     for (;;) {
+      if (Atomics.load(control, STATE) === CANCELLED) throw new RingCancelled();
       const consumed = Atomics.load(control, CONSUMED);
       if (this.#written - consumed < this.#slots.length) break;
       Atomics.wait(control, CONSUMED, consumed);
@@ -163,11 +190,13 @@ export class RingReader {
    * Call {@link release} once done with them.
    *
    * @throws {RingFailure} when the writer failed
+   * @throws {RingCancelled} once the ring was cancelled
    */
   next(): Uint8Array | null {
     const control = this.#control;
     for (;;) {
       const signal = Atomics.load(control, SIGNAL);
+      if (Atomics.load(control, STATE) === CANCELLED) throw new RingCancelled();
       if (Atomics.load(control, WRITTEN) > this.#consumed) {
         const index = this.#consumed % this.#slots.length;
         return this.#slots[index]!.subarray(0, control[LENGTHS + index]!);

@@ -2,7 +2,15 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { assert, assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { tempDir } from "../../tests/_helpers.ts";
-import { createRing, resetRing, RingFailure, RingReader, RingWriter } from "./read_ring.ts";
+import {
+  cancelRing,
+  createRing,
+  resetRing,
+  RingCancelled,
+  RingFailure,
+  RingReader,
+  RingWriter,
+} from "./read_ring.ts";
 
 /** Fills the writer's next slot with `bytes` and publishes it. */
 function put(writer: RingWriter, bytes: number[]): void {
@@ -111,6 +119,48 @@ self.onmessage = (e) => {
       reader.release();
     }
     assertEquals(position, total);
+  } finally {
+    worker.terminate();
+  }
+});
+
+Deno.test("a cancelled ring stops both sides, even with bytes left to hash", () => {
+  const ring = createRing(2, 4);
+  const writer = new RingWriter(ring);
+  const reader = new RingReader(ring);
+  put(writer, [1]);
+  cancelRing(ring);
+  assertThrows(() => reader.next(), RingCancelled);
+  assertThrows(() => writer.nextSlot(), RingCancelled);
+});
+
+Deno.test("cancelRing() wakes a writer blocked on a full ring in another thread", async () => {
+  await using dir = await tempDir();
+  const ringUrl = new URL("./read_ring.ts", import.meta.url).href;
+  const writerModule = join(dir.path, "blocked_writer.ts");
+  await Deno.writeTextFile(
+    writerModule,
+    `import { RingCancelled, RingWriter } from ${JSON.stringify(ringUrl)};
+self.onmessage = (e) => {
+  const writer = new RingWriter(e.data);
+  try {
+    for (;;) writer.publish(writer.nextSlot().length); // the second call blocks: nobody reads
+  } catch (error) {
+    self.postMessage(error instanceof RingCancelled ? "cancelled" : String(error));
+  }
+};
+`,
+  );
+  const ring = createRing(1, 4);
+  const worker = new Worker(pathToFileURL(writerModule), { type: "module" });
+  try {
+    const answer = new Promise((resolve) => worker.onmessage = (e) => resolve(e.data));
+    worker.postMessage(ring);
+    // Wait until the writer filled the only slot (it then blocks for the next one).
+    const reader = new RingReader(ring);
+    assertEquals(reader.next()!.length, 4);
+    cancelRing(ring);
+    assertEquals(await answer, "cancelled");
   } finally {
     worker.terminate();
   }

@@ -10,7 +10,7 @@
 import { InputError, InternalError, type ModelVerifyError, toModelVerifyError } from "../errors.ts";
 import type { HashAlgorithm } from "./engines.ts";
 import type { HashJob } from "./hash_file.ts";
-import { createRing, type ReadRing, resetRing } from "./read_ring.ts";
+import { cancelRing, createRing, type ReadRing, resetRing } from "./read_ring.ts";
 import {
   READ_AHEAD_MIN,
   type ReadRequest,
@@ -111,6 +111,8 @@ export function hashInWorkers(
     const idleReaders: { worker: Worker; ring: ReadRing }[] = [];
     const readerOfBatch = new Map<number, { worker: Worker; ring: ReadRing }>();
     const everyWorker: Worker[] = [];
+    const rings: ReadRing[] = [];
+    const cancel = new SharedArrayBuffer(4);
     let nextBatch = 0;
     let batchesDone = 0;
     let settled = false;
@@ -118,6 +120,12 @@ export function hashInWorkers(
     const settle = (error?: ModelVerifyError) => {
       if (settled) return;
       settled = true;
+      // A worker blocked in a read loop or in Atomics.wait does not notice terminate(): tell
+      // it to stop, wake it, then terminate.
+      const flag = new Int32Array(cancel);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      for (const ring of rings) cancelRing(ring);
       for (const worker of everyWorker) worker.terminate();
       if (error) reject(error);
       else resolve(digests);
@@ -134,6 +142,7 @@ export function hashInWorkers(
         type: "hash",
         batch,
         algorithm: options.algorithm,
+        cancel,
         jobs: batchJobs,
       };
       const reader = batchJobs.length === 1 && size(batchJobs[0]!) >= READ_AHEAD_MIN
@@ -209,10 +218,10 @@ export function hashInWorkers(
         // The first worker gets the biggest job: start its reader next, not after every other
         // worker (each `new Worker` blocks this thread for about 10 ms).
         // Readers send nothing: what they read, and how they fail, goes through their ring.
-        if (i === 0) {
-          for (let r = 0; r < readers; r++) {
-            idleReaders.push({ worker: start(), ring: createRing() });
-          }
+        for (let r = 0; i === 0 && r < readers; r++) {
+          const ring = createRing();
+          rings.push(ring);
+          idleReaders.push({ worker: start(), ring });
         }
       }
       // Round-robin: every worker gets its first batch before any gets a second.

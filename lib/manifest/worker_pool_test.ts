@@ -22,7 +22,8 @@ import {
   readerCount,
   takesNext,
 } from "./worker_pool.ts";
-import { READ_AHEAD_MIN } from "./worker_protocol.ts";
+import { cancelRing, createRing } from "./read_ring.ts";
+import { READ_AHEAD_MIN, type WorkerReply, type WorkerRequest } from "./worker_protocol.ts";
 
 const MIB = 1 << 20;
 
@@ -363,6 +364,64 @@ Deno.test("hashInWorkers() fails with WORKER_FAILED when a worker dies or cannot
       "WORKER_FAILED",
     );
   });
+});
+
+Deno.test("the hashing worker stops when the pool's cancel flag is set", async (t) => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const [big] = (await jobsOf(root)).filter((j) => j.path.endsWith("read_ahead.bin"));
+  const worker = new Worker(new URL("./hash_worker.ts", import.meta.url), { type: "module" });
+  const replies: WorkerReply[] = [];
+  let answered: (reply: WorkerReply) => void = () => {};
+  worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+    replies.push(e.data);
+    if (e.data.type !== "bytes") answered(e.data);
+  };
+  const run = (request: WorkerRequest) =>
+    new Promise<WorkerReply>((resolve) => {
+      answered = resolve;
+      worker.postMessage(request);
+    });
+  const cancel = new SharedArrayBuffer(4);
+  try {
+    await t.step("not set: the job is hashed", async () => {
+      const reply = await run({
+        type: "hash",
+        batch: 0,
+        algorithm: "sha256",
+        cancel,
+        jobs: [big!],
+      });
+      assertEquals(reply.type, "done");
+    });
+    await t.step("set: the worker stops instead of hashing", async () => {
+      Atomics.store(new Int32Array(cancel), 0, 1);
+      const reply = await run({
+        type: "hash",
+        batch: 1,
+        algorithm: "sha256",
+        cancel,
+        jobs: [big!],
+      });
+      assertEquals(reply.type, "failed");
+      assertStringIncludes(reply.type === "failed" ? reply.message : "", "cancelled");
+    });
+    await t.step("a cancelled ring: the hashing side stops too", async () => {
+      const ring = createRing();
+      cancelRing(ring);
+      const reply = await run({
+        type: "hash",
+        batch: 2,
+        algorithm: "sha256",
+        cancel: new SharedArrayBuffer(4),
+        ring,
+        jobs: [big!],
+      });
+      assertEquals(reply.type, "failed");
+    });
+  } finally {
+    worker.terminate();
+  }
 });
 
 Deno.test("hashInWorkers() passes on an error thrown by a progress callback", async () => {

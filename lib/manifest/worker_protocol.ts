@@ -20,6 +20,12 @@ export interface WorkerRequest {
    * {@link ReadRequest}); this worker only hashes them. Otherwise it reads with blocking reads.
    */
   ring?: ReadRing;
+  /**
+   * One Int32 the pool sets to 1 when it gives up (the first failure): a worker in a blocking
+   * loop does not notice `terminate()`, so it checks this between reads and stops instead of
+   * hashing the rest of a big file for nothing.
+   */
+  cancel: SharedArrayBuffer;
   jobs: HashJob[];
 }
 
