@@ -6,7 +6,7 @@ import {
   isHashAlgorithm,
   resourceAlgorithmName,
 } from "./engines.ts";
-import { toHex } from "./hash_jobs.ts";
+import { toHex } from "./hex.ts";
 
 // Published test vectors for the input "abc".
 const ABC: Record<string, string> = {

@@ -11,6 +11,7 @@
 import { availableCpus } from "./cpu_count.ts";
 import type { HashAlgorithm } from "./engines.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
+import { toHex } from "./hex.ts";
 import { hashInWorkers } from "./worker_pool.ts";
 
 /** Progress of a hashing run, reported through {@link HashOptions.onProgress}. */
@@ -67,13 +68,6 @@ export async function hashJobs(
     });
   const out = new Map<string, string>();
   jobs.forEach((job, i) => out.set(job.name, digests[i]!));
-  return out;
-}
-
-/** Lower-case hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
   return out;
 }
 

@@ -9,13 +9,8 @@ import { tempDir, writeModel } from "../../tests/_helpers.ts";
 import { InputError } from "../errors.ts";
 import { walkModel } from "../tree/walk_model.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
-import {
-  hashJobs,
-  type HashProgress,
-  SERIAL_MAX_BYTES,
-  SERIAL_MAX_JOBS,
-  toHex,
-} from "./hash_jobs.ts";
+import { hashJobs, type HashProgress, SERIAL_MAX_BYTES, SERIAL_MAX_JOBS } from "./hash_jobs.ts";
+import { toHex } from "./hex.ts";
 import { planJobs } from "./plan_jobs.ts";
 
 const MIB = 1 << 20;

@@ -1,21 +1,27 @@
 /**
  * The hashing worker: the single entry file `worker_pool.ts` starts once per worker (and that
  * `deno compile --include` must name). It hashes batches of jobs and answers with messages; it
- * keeps nothing between batches but its two read buffers.
+ * keeps nothing between batches but its read buffer. The same module also serves as a reading
+ * worker, which reads one big job into a shared ring ({@link ReadRequest}) for the worker that
+ * hashes it.
  *
  * It reads like `hashJob` (same checks, same errors), tuned for a thread of its own:
  * - jobs run without an `await`, with blocking reads, and are checked by path (`stat`
  *   before opening and after reading): an async file operation costs tens of microseconds and,
  *   under Deno's read permission, a `stat` of an open file several times one by path, which
  *   would dominate a model of many small files; nothing else waits on this thread;
- * - big jobs, when a core is spare, read ahead into a second buffer while the first is hashed,
- *   so reading (a copy from the page cache, done on Deno's I/O thread) overlaps hashing;
- * - every {@link RECHECK_BYTES} it checks the file again (size, mtime, inode, still linked), so
- *   a big file changed or removed mid-read fails then, not after the rest of it was read.
- * Memory per worker: two {@link READ_BUFFER} buffers, whatever the model size.
+ * - a big job, when a core is spare, is read by a reading worker into a ring of shared buffers
+ *   while this one hashes (`read_ring.ts`): reading, a copy from the page cache, then costs the
+ *   hashing thread nothing. Async reads on this thread (Deno's I/O thread reading ahead) were
+ *   slower than blocking ones: the copy still lands on this thread, plus a round trip per read;
+ * - every {@link RECHECK_BYTES} the thread that reads checks the file again (size, mtime, inode,
+ *   still linked), so a big file changed or removed mid-read fails then, not after the rest of it
+ *   was read.
+ * Memory per worker: one {@link READ_BUFFER}, or the ring it is given, whatever the model size.
  *
  * Protocol (plain data):
- * - in: {@link WorkerRequest} `{ batch, algorithm, readAhead, jobs }`
+ * - in: {@link WorkerRequest} `{ type: "hash", batch, algorithm, ring?, jobs }`, or
+ *   {@link ReadRequest} `{ type: "read", job, ring }` (no reply: failures go through the ring)
  * - out: {@link WorkerReply} `bytes` now and then while a batch runs (progress); `done` with
  *   hex digests in job order and the bytes not yet reported; `failed` for the first job that
  *   fails, with the error's class name, code and message.
@@ -40,56 +46,50 @@ import {
   removed,
   unreadable,
 } from "./hash_file.ts";
-import { toHex } from "./hash_jobs.ts";
-import { READ_AHEAD_MIN, READ_BUFFER } from "./worker_pool.ts";
+import { toHex } from "./hex.ts";
+import {
+  type ReadRing,
+  RingCancelled,
+  RingFailure,
+  type RingFailureDetail,
+  RingReader,
+  RingWriter,
+} from "./read_ring.ts";
+import {
+  PROGRESS_BYTES,
+  READ_BUFFER,
+  type ReadRequest,
+  RECHECK_BYTES,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./worker_protocol.ts";
 
-/** A batch of jobs sent to a worker. */
-export interface WorkerRequest {
-  batch: number;
-  algorithm: HashAlgorithm;
-  /** Whether jobs of at least {@link READ_AHEAD_MIN} bytes read ahead (see `readsAhead`). */
-  readAhead: boolean;
-  jobs: HashJob[];
-}
-
-/** What a worker sends back. */
-export type WorkerReply =
-  | { type: "bytes"; bytes: number }
-  | { type: "done"; batch: number; digests: string[]; bytes: number }
-  | {
-    type: "failed";
-    batch: number;
-    /** Name of the job that failed. */
-    job: string;
-    /** Error class name (`InputError`) when the error was a typed one. */
-    name: string;
-    code: string;
-    message: string;
-  };
-
-/** Bytes hashed between two progress messages, so a big file shows progress. */
-export const PROGRESS_BYTES = 32 << 20;
-/** Bytes read between two checks that the file is still the one listed (fails a big file early). */
-export const RECHECK_BYTES = 64 << 20;
-
-const buffers = [new Uint8Array(READ_BUFFER), new Uint8Array(READ_BUFFER)] as const;
+const buffer = new Uint8Array(READ_BUFFER);
 let unreported = 0;
+/** The pool's cancel flag of the batch being hashed (see `WorkerRequest.cancel`). */
+let cancel: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
-/** Batches run one after another: they share the buffers, and awaiting lets the next one in. */
+/** Batches run one after another: they share the buffer, and awaiting lets the next one in. */
 let queue = Promise.resolve();
-self.onmessage = (event: MessageEvent<WorkerRequest>) => {
-  queue = queue.then(() => runBatch(event.data));
+self.onmessage = (event: MessageEvent<WorkerRequest | ReadRequest>) => {
+  const request = event.data;
+  if (request.type === "read") readIntoRing(request.job, request.ring);
+  else queue = queue.then(() => runBatch(request));
 };
 
 /** Hashes one batch and posts `done` or `failed`; never rejects. */
-async function runBatch({ batch, algorithm, readAhead, jobs }: WorkerRequest): Promise<void> {
+async function runBatch(
+  { batch, algorithm, ring, cancel: flag, jobs }: WorkerRequest,
+): Promise<void> {
   const digests: string[] = [];
   let current: HashJob | undefined;
+  cancel = new Int32Array(flag);
   try {
     await prepareEngine(algorithm);
     for (current of jobs) {
-      const digest = readAhead && current.end - current.start >= READ_AHEAD_MIN
-        ? await hashReadingAhead(current, algorithm)
+      stopIfCancelled();
+      const digest = ring
+        ? hashFromRing(current, algorithm, ring)
         : hashBlocking(current, algorithm);
       digests.push(toHex(digest));
     }
@@ -97,18 +97,26 @@ async function runBatch({ batch, algorithm, readAhead, jobs }: WorkerRequest): P
     unreported = 0;
     self.postMessage(reply);
   } catch (error) {
-    const typed = error instanceof ModelVerifyError;
     self.postMessage(
-      {
-        type: "failed",
-        batch,
-        job: current?.name ?? "",
-        name: typed ? error.name : "Error",
-        code: typed ? error.code : "INTERNAL",
-        message: error instanceof Error ? error.message : String(error),
-      } satisfies WorkerReply,
+      { type: "failed", batch, job: current?.name ?? "", ...describe(error) } satisfies WorkerReply,
     );
   }
+}
+
+/** The pool gave up on this run: stop between two reads. */
+function stopIfCancelled(): void {
+  if (Atomics.load(cancel, 0) !== 0) throw new RingCancelled();
+}
+
+/** The parts of an error that cross a thread boundary. */
+function describe(error: unknown): RingFailureDetail {
+  if (error instanceof RingFailure) return error.detail;
+  const typed = error instanceof ModelVerifyError;
+  return {
+    name: typed ? error.name : "Error",
+    code: typed ? error.code : "INTERNAL",
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 /**
@@ -139,18 +147,52 @@ function hashBlocking(job: HashJob, algorithm: HashAlgorithm): Uint8Array {
   return hasher.digest();
 }
 
-/** A big job: read ahead, and checked on the open file as it goes. */
-async function hashReadingAhead(job: HashJob, algorithm: HashAlgorithm): Promise<Uint8Array> {
+/** A big job another worker reads into `ring` (see {@link readIntoRing}): hashing only. */
+function hashFromRing(job: HashJob, algorithm: HashAlgorithm, ring: ReadRing): Uint8Array {
   const hasher = createHasherSync(algorithm);
-  const file = openChecked(job);
+  const reader = new RingReader(ring);
+  let position = job.start;
+  for (let bytes = reader.next(); bytes !== null; bytes = reader.next()) {
+    hasher.update(bytes);
+    reader.release();
+    position += bytes.length;
+    counted(bytes.length);
+  }
+  // The reader checked the length; a mismatch here is a bug, never a digest of other bytes.
+  if (position !== job.end) throw endedEarly(job, position);
+  return hasher.digest();
+}
+
+/**
+ * The reading side of a big job: opens and checks the file as {@link hashBlocking} does, then
+ * fills `ring` with blocking reads, checking the open file every {@link RECHECK_BYTES} and at
+ * the end. Ends the ring with `finish`, or `fail` with the error the hashing worker reports.
+ */
+function readIntoRing(job: HashJob, ring: ReadRing): void {
+  const writer = new RingWriter(ring);
   try {
-    await readAhead(file, job, hasher);
-    checkUnchanged(job, file.statSync());
-    return hasher.digest();
+    const file = openChecked(job);
+    try {
+      let position = job.start;
+      while (position < job.end) {
+        const slot = writer.nextSlot();
+        const want = Math.min(slot.length, job.end - position);
+        const n = file.readSync(want === slot.length ? slot : slot.subarray(0, want));
+        if (n === null || n === 0) throw endedEarly(job, position);
+        position += n;
+        if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
+        writer.publish(n);
+      }
+      checkUnchanged(job, file.statSync());
+    } catch (error) {
+      throw error instanceof InputError ? error : unreadable(job, error);
+    } finally {
+      file.close();
+    }
+    writer.finish();
   } catch (error) {
-    throw error instanceof InputError ? error : unreadable(job, error);
-  } finally {
-    file.close();
+    // Cancelled: the pool gave up and the hashing side stops on its own.
+    if (!(error instanceof RingCancelled)) writer.fail(describe(error));
   }
 }
 
@@ -182,7 +224,6 @@ function openChecked(job: HashJob): Deno.FsFile {
 }
 
 function readBlocking(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): void {
-  const buffer = buffers[0];
   let position = job.start;
   while (position < job.end) {
     const want = Math.min(buffer.length, job.end - position);
@@ -192,38 +233,7 @@ function readBlocking(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): vo
     position += n;
     counted(n);
     if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
-  }
-}
-
-/** Reads the next buffer while hashing the current one. */
-async function readAhead(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): Promise<void> {
-  let position = job.start;
-  let requested = job.start;
-  let index = 0;
-  const request = (buffer: Uint8Array) => {
-    const want = Math.min(buffer.length, job.end - requested);
-    requested += want;
-    return file.read(want === buffer.length ? buffer : buffer.subarray(0, want));
-  };
-  let pending: Promise<number | null> | undefined = request(buffers[0]);
-  try {
-    while (pending) {
-      const n = await pending;
-      pending = undefined;
-      const buffer = buffers[index]!;
-      if (n === null || n === 0) throw endedEarly(job, position);
-      // After a short read (rare on regular files) the file offset, not `requested`, is next.
-      requested = Math.min(requested, position + n);
-      index ^= 1;
-      if (requested < job.end) pending = request(buffers[index]!);
-      hasher.update(buffer.subarray(0, n));
-      position += n;
-      counted(n);
-      if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
-    }
-  } finally {
-    // Never leave a read behind unobserved, whatever failed.
-    pending?.catch(() => {});
+    stopIfCancelled();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * A pool of hashing workers: largest work first, a bounded number of batches in flight per
- * worker, results keyed by job index, and fail-fast (the first failure terminates every worker
+ * worker, reading workers for big jobs when cores are spare, results keyed by job index, and
+ * fail-fast (the first failure terminates every worker
  * and rejects once, with the typed error rebuilt on this side of the boundary).
  *
  * @module
@@ -9,14 +10,20 @@
 import { InputError, InternalError, type ModelVerifyError, toModelVerifyError } from "../errors.ts";
 import type { HashAlgorithm } from "./engines.ts";
 import type { HashJob } from "./hash_file.ts";
-import type { WorkerReply, WorkerRequest } from "./hash_worker.ts";
+import { cancelRing, createRing, type ReadRing, resetRing } from "./read_ring.ts";
+import {
+  READ_AHEAD_MIN,
+  type ReadRequest,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./worker_protocol.ts";
 
 /** Options of {@link hashInWorkers}. */
 export interface PoolOptions {
   algorithm: HashAlgorithm;
   /** Number of workers to start (at most one per batch). */
   workers: number;
-  /** CPUs available to this process; default: `workers`. Decides whether big jobs read ahead. */
+  /** CPUs available to this process; default: `workers`. Decides on reading workers. */
   cpus?: number;
   /** Called with bytes hashed since the last call. */
   onBytes?: (bytes: number) => void;
@@ -26,23 +33,16 @@ export interface PoolOptions {
   workerUrl?: URL;
 }
 
-/** Size of each of the two read buffers of a worker: memory is workers x 2 x this. */
-export const READ_BUFFER = 1 << 20;
 /**
- * Jobs at least this big read ahead asynchronously when a core is spare (see
- * {@link readsAhead}); smaller ones always use blocking reads.
+ * How many reading workers to start: one per big job (at least {@link READ_AHEAD_MIN}) that
+ * can run while a core would otherwise idle. A reading worker reads a big job into a shared
+ * ring while a hashing worker hashes it (one big file: hashing alone sets the pace, about 15%
+ * faster than one thread reading and hashing); when every core already hashes, it would only
+ * compete with them (8 shards on 2 cores).
  */
-export const READ_AHEAD_MIN = 4 * READ_BUFFER;
-
-/**
- * Whether big jobs read ahead: only when fewer of them can run at once than there are CPUs. The
- * read ahead is a copy from the page cache on Deno's I/O thread; with a spare core it overlaps
- * hashing (one big file: about 15% faster than blocking reads), but when every core already
- * hashes, that thread only competes with them (8 shards on 2 cores: about 20% slower).
- */
-export function readsAhead(jobs: readonly HashJob[], workers: number, cpus: number): boolean {
+export function readerCount(jobs: readonly HashJob[], workers: number, cpus: number): number {
   const big = jobs.filter((job) => size(job) >= READ_AHEAD_MIN).length;
-  return Math.min(workers, big) < cpus;
+  return Math.max(0, Math.min(big, cpus - Math.min(workers, big)));
 }
 
 /** A batch closes once it holds this many jobs... */
@@ -102,10 +102,17 @@ export function hashInWorkers(
   const digests = new Array<string>(jobs.length);
   if (batches.length === 0) return Promise.resolve(digests);
   const count = Math.max(1, Math.min(options.workers, batches.length));
-  const readAhead = readsAhead(jobs, count, options.cpus ?? options.workers);
+  const readers = readerCount(jobs, count, options.cpus ?? options.workers);
+  const workerUrl = options.workerUrl ?? WORKER_URL;
   return new Promise<string[]>((resolve, reject) => {
     const workers: Worker[] = [];
     const inFlight = new Map<Worker, number>();
+    /** Reading workers with nothing to read, each with its ring. */
+    const idleReaders: { worker: Worker; ring: ReadRing }[] = [];
+    const readerOfBatch = new Map<number, { worker: Worker; ring: ReadRing }>();
+    const everyWorker: Worker[] = [];
+    const rings: ReadRing[] = [];
+    const cancel = new SharedArrayBuffer(4);
     let nextBatch = 0;
     let batchesDone = 0;
     let settled = false;
@@ -113,7 +120,13 @@ export function hashInWorkers(
     const settle = (error?: ModelVerifyError) => {
       if (settled) return;
       settled = true;
-      for (const worker of workers) worker.terminate();
+      // A worker blocked in a read loop or in Atomics.wait does not notice terminate(): tell
+      // it to stop, wake it, then terminate.
+      const flag = new Int32Array(cancel);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      for (const ring of rings) cancelRing(ring);
+      for (const worker of everyWorker) worker.terminate();
       if (error) reject(error);
       else resolve(digests);
     };
@@ -124,12 +137,25 @@ export function hashInWorkers(
       const held = inFlight.get(worker) ?? 0;
       if (!takesNext(held, batchBytes[nextBatch]!)) return false;
       const batch = nextBatch++;
+      const batchJobs = batches[batch]!.map((i) => jobs[i]!);
       const request: WorkerRequest = {
+        type: "hash",
         batch,
         algorithm: options.algorithm,
-        readAhead,
-        jobs: batches[batch]!.map((i) => jobs[i]!),
+        cancel,
+        jobs: batchJobs,
       };
+      const reader = batchJobs.length === 1 && size(batchJobs[0]!) >= READ_AHEAD_MIN
+        ? idleReaders.pop()
+        : undefined;
+      if (reader) {
+        resetRing(reader.ring);
+        readerOfBatch.set(batch, reader);
+        request.ring = reader.ring;
+        reader.worker.postMessage(
+          { type: "read", job: batchJobs[0]!, ring: reader.ring } satisfies ReadRequest,
+        );
+      }
       worker.postMessage(request);
       inFlight.set(worker, held + 1);
       return true;
@@ -147,6 +173,12 @@ export function hashInWorkers(
           const indices = batches[reply.batch]!;
           indices.forEach((jobIndex, i) => digests[jobIndex] = reply.digests[i]!);
           inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
+          const reader = readerOfBatch.get(reply.batch);
+          if (reader) {
+            // The hasher saw the ring finished: its reader is done with it.
+            readerOfBatch.delete(reply.batch);
+            idleReaders.push(reader);
+          }
           batchesDone++;
           if (reply.bytes > 0) options.onBytes?.(reply.bytes);
           options.onJobsDone?.(indices);
@@ -160,9 +192,19 @@ export function hashInWorkers(
       }
     };
 
+    const start = (): Worker => {
+      const worker = new Worker(workerUrl, { type: "module" });
+      everyWorker.push(worker);
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        settle(workerFailed(event.message));
+      };
+      worker.onmessageerror = () => settle(workerFailed("a message could not be read"));
+      return worker;
+    };
     try {
       for (let i = 0; i < count; i++) {
-        const worker = new Worker(options.workerUrl ?? WORKER_URL, { type: "module" });
+        const worker = start();
         workers.push(worker);
         inFlight.set(worker, 0);
         worker.onmessage = (event: MessageEvent<WorkerReply>) => {
@@ -173,11 +215,14 @@ export function hashInWorkers(
             settle(toModelVerifyError(error));
           }
         };
-        worker.onerror = (event: ErrorEvent) => {
-          event.preventDefault();
-          settle(workerFailed(event.message));
-        };
-        worker.onmessageerror = () => settle(workerFailed("a message could not be read"));
+        // The first worker gets the biggest job: start its reader next, not after every other
+        // worker (each `new Worker` blocks this thread for about 10 ms).
+        // Readers send nothing: what they read, and how they fail, goes through their ring.
+        for (let r = 0; i === 0 && r < readers; r++) {
+          const ring = createRing();
+          rings.push(ring);
+          idleReaders.push({ worker: start(), ring });
+        }
       }
       // Round-robin: every worker gets its first batch before any gets a second.
       for (let round = 0; round < IN_FLIGHT; round++) {

@@ -11,7 +11,7 @@ import { ConfigError, InputError, InternalError } from "../errors.ts";
 import { walkModel } from "../tree/walk_model.ts";
 import { HASH_ALGORITHMS } from "./engines.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
-import { toHex } from "./hash_jobs.ts";
+import { toHex } from "./hex.ts";
 import { planJobs } from "./plan_jobs.ts";
 import {
   BATCH_MAX_BYTES,
@@ -19,10 +19,11 @@ import {
   hashInWorkers,
   IN_FLIGHT,
   planBatches,
-  READ_AHEAD_MIN,
-  readsAhead,
+  readerCount,
   takesNext,
 } from "./worker_pool.ts";
+import { cancelRing, createRing } from "./read_ring.ts";
+import { READ_AHEAD_MIN, type WorkerReply, type WorkerRequest } from "./worker_protocol.ts";
 
 const MIB = 1 << 20;
 
@@ -50,9 +51,10 @@ async function mixedModel(root: string): Promise<string> {
   return await writeModel(root, files);
 }
 
-async function jobsOf(root: string, shardSize?: number): Promise<HashJob[]> {
+async function jobsOf(root: string, shardSize?: number, maxSize = Infinity): Promise<HashJob[]> {
   const tree = await walkModel(root, { ignored: [], allowSymlinks: false });
-  return planJobs(tree.files, shardSize ? { method: "shards", shardSize } : { method: "files" });
+  const files = tree.files.filter((file) => file.size < maxSize);
+  return planJobs(files, shardSize ? { method: "shards", shardSize } : { method: "files" });
 }
 
 function job(name: string, size: number): HashJob {
@@ -88,15 +90,22 @@ Deno.test("takesNext() queues a second batch only when it is small", () => {
   assertEquals(takesNext(IN_FLIGHT, 1), false);
 });
 
-Deno.test("readsAhead() only when fewer big jobs run at once than there are CPUs", () => {
+Deno.test("readerCount() gives big jobs a reading worker only while a core is spare", () => {
   const big = (n: number) => Array.from({ length: n }, (_, i) => job(`big-${i}`, READ_AHEAD_MIN));
   const small = Array.from({ length: 100 }, (_, i) => job(`small-${i}`, READ_AHEAD_MIN - 1));
-  assertEquals(readsAhead([...big(1), ...small], 2, 2), true);
-  assertEquals(readsAhead(big(8), 2, 2), false);
-  assertEquals(readsAhead(big(8), 1, 2), true);
-  assertEquals(readsAhead(big(3), 4, 4), true);
-  assertEquals(readsAhead(big(1), 1, 1), false);
-  assertEquals(readsAhead(small, 2, 2), true); // nothing is big: nothing reads ahead anyway
+  assertEquals(readerCount([...big(1), ...small], 2, 2), 1);
+  assertEquals(readerCount(big(8), 2, 2), 0);
+  assertEquals(readerCount(big(8), 1, 2), 1);
+  assertEquals(readerCount(big(3), 4, 4), 1);
+  assertEquals(readerCount(big(2), 4, 8), 2);
+  assertEquals(readerCount(big(1), 1, 1), 0);
+  assertEquals(readerCount(small, 2, 2), 0);
+});
+
+Deno.test("a job big enough for a reading worker is always alone in its batch", () => {
+  assert(READ_AHEAD_MIN >= BATCH_MAX_BYTES);
+  const jobs = [job("a", READ_AHEAD_MIN), job("b", 1), job("c", READ_AHEAD_MIN + 1)];
+  assertEquals(planBatches(jobs), [[2], [0], [1]]);
 });
 
 Deno.test("hashInWorkers() gives each worker its first batch before any gets a second", async (t) => {
@@ -106,7 +115,7 @@ Deno.test("hashInWorkers() gives each worker its first batch before any gets a s
   await Deno.writeTextFile(
     tagging,
     `const tag = crypto.randomUUID();
-self.onmessage = (e) => self.postMessage({
+self.onmessage = (e) => e.data.type === "hash" && self.postMessage({
   type: "done", batch: e.data.batch, digests: e.data.jobs.map(() => tag), bytes: 0,
 });
 `,
@@ -137,8 +146,8 @@ Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every en
   await using dir = await tempDir();
   const root = await mixedModel(join(dir.path, "model"));
   for (const shardSize of [undefined, MIB, 3]) {
-    const jobs = await jobsOf(root, shardSize);
-    const limited = shardSize === 3 ? jobs.filter((j) => j.fileSize < 400) : jobs;
+    // 3-byte shards of small files only: of every file, they would be millions of jobs.
+    const limited = await jobsOf(root, shardSize, shardSize === 3 ? 400 : Infinity);
     for (const algorithm of HASH_ALGORITHMS) {
       const expected: string[] = [];
       for (const j of limited) expected.push(toHex(await hashJob(j, algorithm)));
@@ -151,6 +160,32 @@ Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every en
         );
       }
     }
+  }
+});
+
+Deno.test("hashInWorkers() hashes big shards through reading workers, one reused or several", async (t) => {
+  await using dir = await tempDir();
+  const root = await writeModel(join(dir.path, "model"), {
+    "weights.bin": bytes(2 * READ_AHEAD_MIN + 5 * MIB + 3, 7),
+  });
+  // Three shards: two big ones, at offsets 0 and READ_AHEAD_MIN + 1, and a small tail.
+  const jobs = await jobsOf(root, READ_AHEAD_MIN + 1);
+  assertEquals(jobs.map((j) => j.start), [0, READ_AHEAD_MIN + 1, 2 * READ_AHEAD_MIN + 2]);
+  const expected: string[] = [];
+  for (const j of jobs) expected.push(toHex(await hashJob(j, "sha256")));
+  for (const [workers, cpus] of [[1, 2], [1, 4], [2, 4]] as const) {
+    const readers = readerCount(jobs, workers, cpus);
+    await t.step(`${workers} hashing worker(s), ${readers} reading worker(s)`, async () => {
+      let bytes = 0;
+      const digests = await hashInWorkers(jobs, {
+        algorithm: "sha256",
+        workers,
+        cpus,
+        onBytes: (n) => bytes += n,
+      });
+      assertEquals(digests, expected);
+      assertEquals(bytes, jobs.reduce((sum, j) => sum + j.end - j.start, 0));
+    });
   }
 });
 
@@ -209,7 +244,8 @@ if (INTEROP_DIR === undefined) {
 }
 
 /**
- * Hashes `jobs` on one worker with blocking reads (1 CPU), then reading ahead (4 CPUs): both
+ * Hashes `jobs` on one worker with blocking reads (1 CPU), then with a reading worker for the
+ * big job (4 CPUs): both
  * must fail with FILE_CHANGED and a message holding every one of `parts`.
  */
 async function assertChangedOnBothReadPaths(
@@ -218,7 +254,7 @@ async function assertChangedOnBothReadPaths(
   ...parts: string[]
 ): Promise<void> {
   for (const cpus of [1, 4]) {
-    await t.step(cpus === 1 ? "blocking reads" : "read-ahead", async () => {
+    await t.step(cpus === 1 ? "blocking reads" : "reading worker", async () => {
       const error = await assertFailsWith(
         () => hashInWorkers(jobs, { algorithm: "sha256", workers: 1, cpus }),
         InputError,
@@ -233,15 +269,15 @@ Deno.test("hashInWorkers() fails with FILE_CHANGED naming a file that disappeare
   await using dir = await tempDir();
   const root = await mixedModel(join(dir.path, "model"));
   const jobs = await jobsOf(root);
-  await Deno.remove(join(root, "odd", "nine.bin"));
-  await assertChangedOnBothReadPaths(t, jobs, join(root, "odd", "nine.bin"), "removed");
+  await Deno.remove(join(root, "read_ahead.bin"));
+  await assertChangedOnBothReadPaths(t, jobs, join(root, "read_ahead.bin"), "removed");
 });
 
 Deno.test("hashInWorkers() fails with FILE_CHANGED on a file replaced after listing", async (t) => {
   await using dir = await tempDir();
   const root = await mixedModel(join(dir.path, "model"));
   const jobs = await jobsOf(root);
-  const big = join(root, "odd", "nine.bin");
+  const big = join(root, "read_ahead.bin");
   const small = join(root, "many", "f010.txt");
   for (const path of [big, small]) {
     // Same size and modification time, another inode: only the inode tells.
@@ -268,7 +304,7 @@ Deno.test("hashInWorkers() fails with FILE_CHANGED when size or mtime changed af
     );
     assertStringIncludes(error.message, grown);
   });
-  await t.step("a big file was rewritten with the same size (read-ahead)", async () => {
+  await t.step("a big file was rewritten with the same size (reading worker)", async () => {
     const fresh = await jobsOf(root);
     const big = join(root, "read_ahead.bin");
     const index = fresh.findIndex((j) => j.path === big);
@@ -328,6 +364,64 @@ Deno.test("hashInWorkers() fails with WORKER_FAILED when a worker dies or cannot
       "WORKER_FAILED",
     );
   });
+});
+
+Deno.test("the hashing worker stops when the pool's cancel flag is set", async (t) => {
+  await using dir = await tempDir();
+  const root = await mixedModel(join(dir.path, "model"));
+  const [big] = (await jobsOf(root)).filter((j) => j.path.endsWith("read_ahead.bin"));
+  const worker = new Worker(new URL("./hash_worker.ts", import.meta.url), { type: "module" });
+  const replies: WorkerReply[] = [];
+  let answered: (reply: WorkerReply) => void = () => {};
+  worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+    replies.push(e.data);
+    if (e.data.type !== "bytes") answered(e.data);
+  };
+  const run = (request: WorkerRequest) =>
+    new Promise<WorkerReply>((resolve) => {
+      answered = resolve;
+      worker.postMessage(request);
+    });
+  const cancel = new SharedArrayBuffer(4);
+  try {
+    await t.step("not set: the job is hashed", async () => {
+      const reply = await run({
+        type: "hash",
+        batch: 0,
+        algorithm: "sha256",
+        cancel,
+        jobs: [big!],
+      });
+      assertEquals(reply.type, "done");
+    });
+    await t.step("set: the worker stops instead of hashing", async () => {
+      Atomics.store(new Int32Array(cancel), 0, 1);
+      const reply = await run({
+        type: "hash",
+        batch: 1,
+        algorithm: "sha256",
+        cancel,
+        jobs: [big!],
+      });
+      assertEquals(reply.type, "failed");
+      assertStringIncludes(reply.type === "failed" ? reply.message : "", "cancelled");
+    });
+    await t.step("a cancelled ring: the hashing side stops too", async () => {
+      const ring = createRing();
+      cancelRing(ring);
+      const reply = await run({
+        type: "hash",
+        batch: 2,
+        algorithm: "sha256",
+        cancel: new SharedArrayBuffer(4),
+        ring,
+        jobs: [big!],
+      });
+      assertEquals(reply.type, "failed");
+    });
+  } finally {
+    worker.terminate();
+  }
 });
 
 Deno.test("hashInWorkers() passes on an error thrown by a progress callback", async () => {
