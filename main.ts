@@ -44,6 +44,8 @@ export interface ProcessIo extends Surroundings {
   stderr: (text: string) => void;
   /** Continuous mode: returns a signal aborted on SIGTERM/SIGINT (registered only then). */
   onStop?: () => AbortSignal;
+  /** stdin and stderr are terminals: `sign sigstore` may run the interactive OAuth flow. */
+  isInteractive?: boolean;
   /** Where hashing progress goes (stderr in the process); absent: no progress shown. */
   progress?: ProgressSink;
 }
@@ -83,6 +85,11 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         return EXIT_OK;
       }
       case "sign": {
+        if (args.method === undefined || args.method === "sigstore") {
+          const { signSigstoreCommand } = await import("./lib/sign/sigstore_command.ts");
+          io.stdout(await signSigstoreCommand(args, io));
+          return EXIT_OK;
+        }
         const { signModel } = await import("./lib/sign/sign_model.ts");
         const result = await signModel(resolveSignConfig(args, io));
         io.stdout(formatSignSuccess(result));
@@ -160,6 +167,7 @@ if (import.meta.main) {
     cwd: Deno.cwd(),
     stdout: (text) => Deno.stdout.writeSync(encoder.encode(text + "\n")),
     stderr: (text) => Deno.stderr.writeSync(encoder.encode(text + "\n")),
+    isInteractive: Deno.stdin.isTerminal() && Deno.stderr.isTerminal(),
     progress: {
       write: (text) => Deno.stderr.writeSync(encoder.encode(text)),
       isTerminal: Deno.stderr.isTerminal(),

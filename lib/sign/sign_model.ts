@@ -42,6 +42,45 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   if (config.method === "certificate") {
     material = await certificateMaterial(config, publicKey.key);
   }
+  const statement = await buildModelStatement(config);
+  const payload = statement.payload;
+  const signature = signPae(pae("application/vnd.in-toto+json", payload), privateKey, publicKey);
+  await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
+  return {
+    signaturePath: config.signaturePath,
+    rootDigest: statement.rootDigest,
+    files: statement.files,
+    resources: statement.resources,
+  };
+}
+
+/** What the statement of a model is built from: the hashing options of every `sign` method. */
+export type StatementOptions = Pick<
+  SignConfig,
+  | "modelPath"
+  | "signaturePath"
+  | "ignorePaths"
+  | "ignoreGitPaths"
+  | "allowSymlinks"
+  | "hashType"
+  | "shardSize"
+  | "maxWorkers"
+>;
+
+/** A model's in-toto statement, ready to be signed. */
+export interface ModelStatement {
+  /** The DSSE payload: the statement JSON bytes. */
+  payload: Uint8Array;
+  rootDigest: string;
+  files: number;
+  resources: number;
+}
+
+/**
+ * Hashes the model (the signature file and ignored paths left out) and builds the in-toto
+ * statement every `sign` method signs.
+ */
+export async function buildModelStatement(config: StatementOptions): Promise<ModelStatement> {
   const { root, kind } = await resolveModelRoot(config.modelPath);
   const ignored = buildIgnoreList({
     modelRoot: root,
@@ -60,11 +99,8 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   const { entries } = await buildManifest(tree.files, serialization, {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
   });
-  const payload = buildStatement(basename(root), entries, serialization);
-  const signature = signPae(pae("application/vnd.in-toto+json", payload), privateKey, publicKey);
-  await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
   return {
-    signaturePath: config.signaturePath,
+    payload: buildStatement(basename(root), entries, serialization),
     rootDigest: `sha256:${computeRootDigest(entries)}`,
     files: tree.files.length,
     resources: entries.length,
