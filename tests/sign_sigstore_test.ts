@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- bundle JSON is walked by field name in assertions
 /**
  * `sign [sigstore]` end to end against a Sigstore on 127.0.0.1 (`@sigstore/mock` Fulcio, Rekor
  * v1 and TSA) and a local OIDC provider: every signature made is verified by `verify sigstore`
@@ -5,7 +6,6 @@
  */
 
 import { join } from "node:path";
-// deno-lint-ignore-file no-explicit-any
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import {
   INTEROP_DIR,
