@@ -140,10 +140,11 @@ async function verifySignature(
   switch (config.method) {
     case "key": {
       const path = config.publicKeyPath!;
-      return verifyWithKey(
+      const verified = verifyWithKey(
         bundle,
         await loadPublicKey(await readTrustFile(path, "--public_key"), path),
       );
+      return await withTimestamps(verified, bundle, config);
     }
     // The certificate and Sigstore methods load their libraries only when used: they are most of
     // the program's start-up time, which every pod start pays.
@@ -153,7 +154,13 @@ async function verifySignature(
       for (const path of config.certificateChainPaths) {
         anchors.push(...loadTrustAnchors(await readTrustFile(path, "--certificate_chain"), path));
       }
-      return verifyWithCertificate(bundle, anchors);
+      const times = await checkTimestamps(bundle, config);
+      return await withTimestamps(
+        verifyWithCertificate(bundle, anchors, times),
+        bundle,
+        config,
+        times,
+      );
     }
     case "sigstore": {
       const { verifyWithSigstore } = await import("./verify/sigstore.ts");
@@ -168,6 +175,44 @@ async function verifySignature(
       });
     }
   }
+}
+
+/**
+ * key and certificate methods: with timestamp authorities given (`--tsa_certificate_chain`, or a
+ * `--trust_config` with `timestampAuthorities`), every RFC 3161 timestamp of the bundle must
+ * verify; returns their times. Without, returns none.
+ */
+async function checkTimestamps(bundle: ParsedBundle, config: VerifyConfig): Promise<Date[]> {
+  const chains = config.tsaCertificateChainPaths ?? [];
+  if (chains.length === 0 && config.trustConfigPath === undefined) return [];
+  const { loadTsaChain, verifyRfc3161Timestamps } = await import(
+    "./verify/rfc3161_timestamps.ts"
+  );
+  const authorities = [];
+  for (const path of chains) {
+    const text = new TextDecoder().decode(await readTrustFile(path, "--tsa_certificate_chain"));
+    authorities.push(loadTsaChain(text, path));
+  }
+  const sources = chains.map((p) => `'${p}'`);
+  if (config.trustConfigPath !== undefined) {
+    const { loadTrustConfigFile } = await import("./trust/trusted_root.ts");
+    const trusted = await loadTrustConfigFile(config.trustConfigPath);
+    authorities.push(...trusted.trustMaterial.timestampAuthorities);
+    sources.push(`'${config.trustConfigPath}'`);
+  }
+  return verifyRfc3161Timestamps(bundle, authorities, sources.join(" and "));
+}
+
+/** Adds verified timestamp times to the signer, checking them first when not done yet. */
+async function withTimestamps(
+  verified: VerifiedSignature,
+  bundle: ParsedBundle,
+  config: VerifyConfig,
+  checked?: Date[],
+): Promise<VerifiedSignature> {
+  const times = checked ?? await checkTimestamps(bundle, config);
+  if (times.length > 0) verified.signer.timestamps = times;
+  return verified;
 }
 
 /** Lists the model's files: all of them, or only those the signature names. */

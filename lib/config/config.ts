@@ -42,6 +42,11 @@ export interface VerifyConfig {
   logFormat: "text" | "json";
   /** Hide progress output. */
   quiet: boolean;
+  /**
+   * key and certificate methods: PEM chains of trusted timestamp authorities; with these (or a
+   * trust config) the bundle's RFC 3161 timestamps must verify.
+   */
+  tsaCertificateChainPaths?: string[];
 }
 
 /** Configuration of `digest`: hash a model without a signature. */

@@ -87,7 +87,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec(
     "trust-config",
     "string",
-    ["sigstore", "sign-sigstore"],
+    ["sigstore", "sign-sigstore", "key", "certificate"],
     "Sigstore ClientTrustConfig or trusted_root.json (private or air-gapped instances).",
     { metavar: "PATH" },
   ),
@@ -145,6 +145,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("shard-size", "string", SIGN_ALL, "Hash shards of this many bytes instead of whole files.", {
     metavar: "BYTES",
   }),
+  // RFC 3161 timestamps on key and certificate signatures (lib/sign/timestamp_request.ts).
+  spec(
+    "tsa-url",
+    "string",
+    SIGN,
+    "RFC 3161 timestamp authority to countersign the signature (full URL).",
+    { metavar: "URL" },
+  ),
+  spec(
+    "tsa-certificate-chain",
+    "list",
+    ["key", "certificate"],
+    "PEM chain of a trusted timestamp authority (its certificate first); timestamps must verify.",
+    { metavar: "PEM" },
+  ),
   // keyless signing (`sign [sigstore]`, lib/sign/sigstore_sign.ts, docs/sigstore.md).
   spec(
     "identity-token",

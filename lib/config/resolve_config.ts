@@ -42,6 +42,8 @@ export interface SignConfig {
   shardSize?: number;
   maxWorkers?: number;
   quiet: boolean;
+  /** RFC 3161 timestamp authority URL (`--tsa-url`). */
+  tsaUrl?: string;
 }
 
 /** Configuration of `sign [sigstore]`: keyless signing with a Fulcio certificate. */
@@ -201,6 +203,7 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
   switch (method) {
     case "key":
       config.publicKeyPath = required(lookup.path("public-key"), "public-key", "key");
+      timestampTrust(config, lookup);
       break;
     case "certificate":
       config.certificateChainPaths = lookup.paths("certificate-chain");
@@ -208,6 +211,7 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
         required(undefined, "certificate-chain", "certificate");
       }
       config.logFingerprints = lookup.boolean("log-fingerprints", false);
+      timestampTrust(config, lookup);
       break;
     case "sigstore": {
       config.identity = required(lookup.string("identity"), "identity", "sigstore");
@@ -237,6 +241,14 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
     }
   }
   return config;
+}
+
+/** key and certificate methods: the timestamp authorities to check RFC 3161 timestamps with. */
+function timestampTrust(config: VerifyConfig, lookup: Lookup): void {
+  const chains = lookup.paths("tsa-certificate-chain");
+  if (chains.length > 0) config.tsaCertificateChainPaths = chains;
+  const trust = lookup.path("trust-config");
+  if (trust) config.trustConfigPath = trust;
 }
 
 /** Builds the `digest` configuration. */
@@ -274,6 +286,13 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
   };
   const shardSize = lookup.positiveInteger("shard-size");
   if (shardSize !== undefined) config.shardSize = shardSize;
+  const tsaUrl = lookup.string("tsa-url")?.trim();
+  if (tsaUrl) {
+    if (!/^https?:\/\/[^\s]+$/.test(tsaUrl)) {
+      throw new ConfigError("INVALID_VALUE", `--tsa_url must be an http(s) URL, got '${tsaUrl}'`);
+    }
+    config.tsaUrl = tsaUrl;
+  }
   if (method === "certificate") {
     config.signingCertificatePath = required(
       lookup.path("signing-certificate"),

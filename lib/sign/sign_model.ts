@@ -18,6 +18,7 @@ import { buildIgnoreList } from "../tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
 import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
+import { requestTimestamp } from "./timestamp_request.ts";
 
 /** What was signed. */
 export interface SignResult {
@@ -45,7 +46,13 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   const statement = await buildModelStatement(config);
   const payload = statement.payload;
   const signature = signPae(pae("application/vnd.in-toto+json", payload), privateKey, publicKey);
-  await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
+  const timestamps = config.tsaUrl === undefined
+    ? []
+    : [await requestTimestamp(config.tsaUrl, signature)];
+  await Deno.writeTextFile(
+    config.signaturePath,
+    buildBundle(payload, signature, material, timestamps),
+  );
   return {
     signaturePath: config.signaturePath,
     rootDigest: statement.rootDigest,
