@@ -7,8 +7,11 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { compilePermissionFlags } from "./_compile_flags.ts";
+import { TrustMaterialError } from "../lib/errors.ts";
 import {
   INTEROP_DIR,
+  REPO_ROOT,
   runCli,
   SAMPLE_MODEL,
   tempDir,
@@ -414,3 +417,52 @@ async function closedPort(): Promise<number> {
   await Promise.resolve();
   return port;
 }
+
+Deno.test("process: the compiled binary's permissions suffice for sign sigstore, no TTY no wait", async () => {
+  await using s = await stack();
+  const run = async (...argv: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...compilePermissionFlags(), join(REPO_ROOT, "main.ts"), ...argv],
+      cwd: s.dir.path,
+      env: { NO_COLOR: "1" },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const signed = await run(
+    "sign",
+    "--trust-config",
+    s.trustConfig,
+    "--identity-token",
+    await s.oidc.token(),
+    s.model,
+  );
+  assertEquals(signed.code, 0, signed.stderr);
+  assertEquals((await runCli(verifyArgs(s, s.oidc.subject))).code, 0);
+  const noToken = await run("sign", "--trust-config", s.trustConfig, s.model);
+  assertEquals(noToken.code, 2, noToken.stderr);
+  assertStringIncludes(noToken.stderr, "No identity token");
+});
+
+Deno.test("the production signing config comes through TUF; a TUF failure names --trust_config", async () => {
+  await using s = await stack();
+  const closed = await closedPort();
+  const error = await signSigstoreCommand(
+    parseArgs(["sign", "--identity-token", await s.oidc.token(), s.model]),
+    {
+      env: { MODEL_SIGNING_TUF_CACHE: s.dir.path },
+      cwd: s.dir.path,
+      stderr: () => {},
+      signDeps: {
+        tufRepository: { name: "test", mirrorURL: `http://127.0.0.1:${closed}` },
+      },
+    },
+  ).then(() => undefined, (e) => e);
+  assert(error instanceof TrustMaterialError, String(error));
+  assertEquals(error.code, "TUF_FETCH_FAILED");
+  assertStringIncludes(error.message, "--trust_config");
+  await assertMissing(s.signature);
+});
