@@ -159,6 +159,15 @@ Deno.test("chooseServices() picks valid services, highest version and newest fir
     TrustMaterialError,
     "SIGNING_CONFIG_NO_TIME",
   );
+  const v2Only = signingConfig({
+    rekorTlogUrls: [V("https://rekor-v2", 2, "2025-01-01T00:00:00Z")],
+    rekorTlogConfig: { selector: "ANY" },
+  });
+  await assertFailsWith(
+    () => chooseServices(v2Only, "test", NOW),
+    TrustMaterialError,
+    "SIGNING_CONFIG_NO_TIME",
+  );
 });
 
 Deno.test("resolveSigstoreSignConfig() reads flags and MODEL_SIGNING_* twins", async () => {

@@ -166,11 +166,13 @@ export function chooseServices(config: SigningConfig, source: string, now: Date)
     source,
     what: "timestamp authority",
   });
-  if (tlogs.length === 0 && tsas.length === 0) {
+  // A verified signing time comes from a Rekor v1 SET or a TSA; a Rekor v2 entry has none.
+  if (!tlogs.some((log) => log.majorApiVersion === 1) && tsas.length === 0) {
     throw new TrustMaterialError(
       "SIGNING_CONFIG_NO_TIME",
-      `Cannot sign with ${source}: it lists no usable Rekor log and no timestamp authority, so ` +
-        "the signature could never be verified after its certificate expires",
+      `Cannot sign with ${source}: it lists no usable Rekor v1 log and no timestamp authority, ` +
+        "so nothing would attest the signing time and the signature could never be verified " +
+        "after its certificate expires",
     );
   }
   const services: SigningServices = { ca, tlogs, tsas };
