@@ -292,10 +292,12 @@ Deno.test("an unreachable or failing Fulcio, Rekor or TSA is named with its URL"
     const config = JSON.parse(await Deno.readTextFile(s.trustConfig));
     edit(config, oidcURL);
     await Deno.writeTextFile(s.trustConfig, JSON.stringify(config));
+    const token = await s.oidc.token();
     const result = await runCli(
-      ["sign", "--trust-config", s.trustConfig, "--identity-token", await s.oidc.token(), s.model],
+      ["sign", "--trust-config", s.trustConfig, "--identity-token", token, s.model],
     );
     assertEquals(result.code, 1, name);
+    assert(!result.stderr.includes(token), "the token never appears in a message");
     assertStringIncludes(result.stderr, message);
     assertStringIncludes(result.stderr, name === "Fulcio" ? `:${closed}` : oidcURL);
     await assertMissing(s.signature);

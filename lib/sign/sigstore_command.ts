@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeName } from "../_escape.ts";
 import type { ParsedArgs } from "../config/parse_args.ts";
 import { resolveSigstoreSignConfig, type Surroundings } from "../config/resolve_config.ts";
 import { formatSignSuccess } from "../report/text.ts";
@@ -96,7 +97,7 @@ function verifyCommand(
     result.signaturePath,
     config.modelPath,
   ];
-  return words.map(shellQuote).join(" ");
+  return words.map((word) => shellQuote(escapeName(word))).join(" ");
 }
 
 function shellQuote(word: string): string {

@@ -26,7 +26,7 @@ import {
   type Witness,
 } from "@sigstore/sign";
 import type { Service } from "@sigstore/protobuf-specs";
-import { quoteValue } from "../_escape.ts";
+import { escapeName, quoteValue } from "../_escape.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "../bundle/dsse.ts";
 import type { SigstoreSignConfig } from "../config/resolve_config.ts";
 import { loadSigningInstance, type SigningInstance } from "../trust/signing_config.ts";
@@ -128,8 +128,8 @@ export async function signModelWithSigstore(
 
 /** The lines `sign sigstore` prints after the common success lines. */
 export function formatSigstoreSignDetails(result: SigstoreSignResult, verifyHint: string): string {
-  return `  identity:    ${result.identity}\n` +
-    `  issuer:      ${result.issuer}\n` +
+  return `  identity:    ${escapeName(result.identity)}\n` +
+    `  issuer:      ${escapeName(result.issuer)}\n` +
     `  sigstore:    ${result.instance}\n` +
     `Verify with:\n  ${verifyHint}`;
 }
@@ -153,6 +153,7 @@ async function createBundle(
     }),
     "Fulcio",
     ca.url,
+    token.raw,
   );
   const witnesses: Witness[] = [
     ...tlogs.map((log) =>
@@ -232,14 +233,23 @@ function checkNewBundle(
   }
 }
 
-/** Wraps the Fulcio signer so that its failures name the service and URL. */
-function named(signer: Signer, name: string, url: string): Signer {
+/**
+ * Wraps the Fulcio signer so that its failures name the service and URL, and never repeat the
+ * token (`@sigstore/sign` quotes it in some messages).
+ */
+function named(signer: Signer, name: string, url: string, secret: string): Signer {
   return {
     sign: async (data) => {
       try {
         return await signer.sign(data);
       } catch (error) {
-        throw serviceError(name, url, error);
+        const failure = serviceError(name, url, error);
+        if (!failure.message.includes(secret)) throw failure;
+        throw new SigningError(
+          failure.code,
+          failure.message.replaceAll(secret, "<identity token>"),
+          { cause: error },
+        );
       }
     },
   };
