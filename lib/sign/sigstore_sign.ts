@@ -184,6 +184,23 @@ async function createBundle(
   const material = json.verificationMaterial as Record<string, unknown>;
   const timestamps = material.timestampVerificationData as { rfc3161Timestamps?: unknown[] };
   if ((timestamps?.rfc3161Timestamps?.length ?? 0) === 0) delete material.timestampVerificationData;
+  // Protobuf JSON leaves out zero values; sigstore-python (model_signing) requires an inclusion
+  // proof's `logIndex` and `hashes` even when they are "0" and [] (the first entry of a log).
+  for (const entry of (material.tlogEntries ?? []) as Record<string, unknown>[]) {
+    const proof = entry.inclusionProof as Record<string, unknown> | undefined;
+    if (proof) {
+      proof.logIndex ??= "0";
+      proof.hashes ??= [];
+      entry.inclusionProof = {
+        logIndex: proof.logIndex,
+        rootHash: proof.rootHash,
+        treeSize: proof.treeSize,
+        hashes: proof.hashes,
+        checkpoint: proof.checkpoint,
+      };
+    }
+    entry.logIndex ??= "0";
+  }
   return json;
 }
 
