@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { compilePermissionFlags } from "./_compile_flags.ts";
 import { TrustMaterialError } from "../lib/errors.ts";
+import { SigningError } from "../lib/sign/signing_error.ts";
 import {
   INTEROP_DIR,
   REPO_ROOT,
@@ -469,4 +470,27 @@ Deno.test("the production signing config comes through TUF; a TUF failure names 
   assertEquals(error.code, "TUF_FETCH_FAILED");
   assertStringIncludes(error.message, "--trust_config");
   await assertMissing(s.signature);
+});
+
+Deno.test("the browser sign-in needs an OIDC provider that answers discovery", async () => {
+  const closed = await closedPort();
+  const cases: [(config: Record<string, any>) => void, string, string][] = [
+    [(c) => delete c.signingConfig.oidcUrls, "NO_OIDC_ISSUER", "names no OIDC provider"],
+    [
+      (c) => c.signingConfig.oidcUrls[0].url = `http://127.0.0.1:${closed}`,
+      "OIDC_DISCOVERY_FAILED",
+      `http://127.0.0.1:${closed}/.well-known/openid-configuration`,
+    ],
+  ];
+  for (const [edit, code, message] of cases) {
+    await using s = await stack(edit);
+    const error = await signSigstoreCommand(
+      parseArgs(["sign", "--trust-config", s.trustConfig, s.model]),
+      { env: {}, cwd: s.dir.path, stderr: () => {}, isInteractive: true },
+    ).then(() => undefined, (e) => e);
+    assert(error instanceof SigningError, String(error));
+    assertEquals(error.code, code);
+    assertStringIncludes(error.message, message);
+    await assertMissing(s.signature);
+  }
 });

@@ -17,7 +17,6 @@ import {
   type SigstoreSignDeps,
   type SigstoreSignResult,
 } from "./sigstore_sign.ts";
-import { loadSigningInstance } from "../trust/signing_config.ts";
 
 /** What the command needs of the process. */
 export interface SignCommandIo extends Surroundings {
@@ -42,23 +41,12 @@ export async function signSigstoreCommand(args: ParsedArgs, io: SignCommandIo): 
   const deps: SigstoreSignDeps = {
     env: io.env,
     isInteractive: io.isInteractive ?? false,
-    interactive: async () => {
-      // The issuer: the signing config's OIDC service (the instance is cached by then).
-      const instance = await loadSigningInstance({
-        useStaging: config.useStaging,
-        ...(config.trustConfigPath !== undefined
-          ? { trustConfigPath: config.trustConfigPath }
-          : {}),
-        ...(config.tufCacheDir !== undefined ? { tufCacheDir: config.tufCacheDir } : {}),
-        env: { ...io.env },
-        ...(io.signDeps?.tufRepository ? { tufRepository: io.signDeps.tufRepository } : {}),
-      });
-      const issuer = instance.services.oidc?.url;
+    signIn: async (issuer) => {
       if (!issuer) {
         throw new SigningError(
           "NO_OIDC_ISSUER",
-          `The signing config of ${instance.description} names no OIDC provider for the ` +
-            "browser sign-in; pass --identity_token or --identity_token_file",
+          "The signing config names no OIDC provider for the browser sign-in; pass " +
+            "--identity_token or --identity_token_file",
         );
       }
       return await interactiveIdentityToken({

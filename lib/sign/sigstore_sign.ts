@@ -60,7 +60,12 @@ export interface SigstoreSignResult extends SignResult {
 }
 
 /** The process around signing; tests and the CLI pass what fits. */
-export interface SigstoreSignDeps extends Partial<TokenDeps> {
+export interface SigstoreSignDeps extends Partial<Omit<TokenDeps, "interactive">> {
+  /**
+   * The browser sign-in, given the signing config's OIDC issuer (undefined when it names none);
+   * called only on a terminal and when no other token source applies.
+   */
+  signIn?: (issuer: string | undefined) => Promise<string>;
   env?: Readonly<Record<string, string | undefined>>;
   /** Replaces the production or staging TUF repository. */
   tufRepository?: TufRepository;
@@ -104,7 +109,7 @@ export async function signModelWithSigstore(
     },
     {
       isInteractive: deps.isInteractive ?? false,
-      ...(deps.interactive ? { interactive: deps.interactive } : {}),
+      ...(deps.signIn ? { interactive: () => deps.signIn!(instance.services.oidc?.url) } : {}),
       ...(deps.kubernetesTokenPath ? { kubernetesTokenPath: deps.kubernetesTokenPath } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     },
