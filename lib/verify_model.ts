@@ -178,13 +178,14 @@ async function verifySignature(
 }
 
 /**
- * key and certificate methods: with timestamp authorities given (`--tsa_certificate_chain`, or a
- * `--trust_config` with `timestampAuthorities`), every RFC 3161 timestamp of the bundle must
- * verify; returns their times. Without, returns none.
+ * key and certificate methods: with timestamp authorities given (`--tsa_certificate_chain`), every
+ * RFC 3161 timestamp of the bundle must verify; returns their times. Without, returns none.
+ * (`--trust_config` stays refused for these methods, as by model_signing and the operator's
+ * callers; a trusted root's TSAs go into a PEM file instead.)
  */
 async function checkTimestamps(bundle: ParsedBundle, config: VerifyConfig): Promise<Date[]> {
   const chains = config.tsaCertificateChainPaths ?? [];
-  if (chains.length === 0 && config.trustConfigPath === undefined) return [];
+  if (chains.length === 0) return [];
   const { loadTsaChain, verifyRfc3161Timestamps } = await import(
     "./verify/rfc3161_timestamps.ts"
   );
@@ -193,14 +194,8 @@ async function checkTimestamps(bundle: ParsedBundle, config: VerifyConfig): Prom
     const text = new TextDecoder().decode(await readTrustFile(path, "--tsa_certificate_chain"));
     authorities.push(loadTsaChain(text, path));
   }
-  const sources = chains.map((p) => `'${p}'`);
-  if (config.trustConfigPath !== undefined) {
-    const { loadTrustConfigFile } = await import("./trust/trusted_root.ts");
-    const trusted = await loadTrustConfigFile(config.trustConfigPath);
-    authorities.push(...trusted.trustMaterial.timestampAuthorities);
-    sources.push(`'${config.trustConfigPath}'`);
-  }
-  return verifyRfc3161Timestamps(bundle, authorities, sources.join(" and "));
+  const sources = chains.map((p) => `'${p}'`).join(" and ");
+  return verifyRfc3161Timestamps(bundle, authorities, sources);
 }
 
 /** Adds verified timestamp times to the signer, checking them first when not done yet. */

@@ -43,8 +43,8 @@ export interface VerifyConfig {
   /** Hide progress output. */
   quiet: boolean;
   /**
-   * key and certificate methods: PEM chains of trusted timestamp authorities; with these (or a
-   * trust config) the bundle's RFC 3161 timestamps must verify.
+   * key and certificate methods: PEM chains of trusted timestamp authorities; with these the
+   * bundle's RFC 3161 timestamps must verify.
    */
   tsaCertificateChainPaths?: string[];
 }

@@ -87,7 +87,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec(
     "trust-config",
     "string",
-    ["sigstore", "sign-sigstore", "key", "certificate"],
+    ["sigstore", "sign-sigstore"],
     "Sigstore ClientTrustConfig or trusted_root.json (private or air-gapped instances).",
     { metavar: "PATH" },
   ),

@@ -247,8 +247,6 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
 function timestampTrust(config: VerifyConfig, lookup: Lookup): void {
   const chains = lookup.paths("tsa-certificate-chain");
   if (chains.length > 0) config.tsaCertificateChainPaths = chains;
-  const trust = lookup.path("trust-config");
-  if (trust) config.trustConfigPath = trust;
 }
 
 /** Builds the `digest` configuration. */
