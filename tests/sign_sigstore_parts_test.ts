@@ -17,6 +17,8 @@ import {
   parseIdentityToken,
 } from "../lib/sign/identity_token.ts";
 import { SigningError } from "../lib/sign/signing_error.ts";
+import { interactiveIdentityToken } from "../lib/sign/oidc_flow.ts";
+import { OidcProvider } from "./_fixtures/oidc_provider.ts";
 import { writeSignatureFile } from "../lib/sign/sigstore_write.ts";
 import { chooseServices } from "../lib/trust/signing_config.ts";
 
@@ -241,4 +243,46 @@ Deno.test("writeSignatureFile() replaces a regular file and refuses other things
   const names = [];
   for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
   assertEquals(names.sort(), ["d.sig", "model.sig"]);
+});
+
+Deno.test("interactiveIdentityToken() fails on a refused sign-in and times out on a forged state", async () => {
+  await using oidc = await OidcProvider.start();
+  const flow = (browser: (url: URL) => Promise<void>, timeoutMs = 30_000) =>
+    interactiveIdentityToken({
+      issuer: oidc.issuer,
+      clientId: "sigstore",
+      forceOob: false,
+      print: () => {},
+      openBrowser: (url) => browser(new URL(url)),
+      timeoutMs,
+    });
+  const callback = (url: URL, params: Record<string, string>) => {
+    const target = new URL(url.searchParams.get("redirect_uri")!);
+    for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
+    return fetch(target).then((r) => r.body?.cancel());
+  };
+  const refused = await assertFailsWith(
+    () =>
+      flow((url) =>
+        callback(url, { error: "access_denied", state: url.searchParams.get("state")! })
+      ),
+    SigningError,
+    "OAUTH_FAILED",
+  );
+  assertStringIncludes(refused.message, "access_denied");
+  // A callback with another state is answered 400 and ignored; the flow ends at its deadline.
+  await assertFailsWith(
+    () => flow((url) => callback(url, { code: "stolen", state: "forged" }), 300),
+    SigningError,
+    "OAUTH_TIMEOUT",
+  );
+  // The regular flow: the provider redirects to the listener, the code is redeemed with PKCE.
+  const token = await flow(async (url) => {
+    const response = await fetch(url);
+    await response.body?.cancel();
+  });
+  assertEquals(
+    parseIdentityToken(token, { audience: "sigstore", source: "t" }).issuer,
+    oidc.issuer,
+  );
 });
