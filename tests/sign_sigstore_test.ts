@@ -494,3 +494,27 @@ Deno.test("the browser sign-in needs an OIDC provider that answers discovery", a
     await assertMissing(s.signature);
   }
 });
+
+Deno.test("a missing token source or a bad explicit token fails before the model is hashed", async () => {
+  await using s = await stack();
+  const absent = join(s.dir.path, "no-such-model");
+  const noToken = await runCli(["sign", "--trust-config", s.trustConfig, absent]);
+  assertEquals(noToken.code, 2);
+  assertStringIncludes(noToken.stderr, "No identity token");
+  const expired = await runCli([
+    "sign",
+    "--trust-config",
+    s.trustConfig,
+    "--identity-token",
+    await s.oidc.token({ expiresIn: -1 }),
+    absent,
+  ]);
+  assertEquals(expired.code, 1);
+  assertStringIncludes(expired.stderr, "expired");
+  // With a good token the model is hashed first, and its absence is what fails.
+  const good = await runCli(
+    ["sign", "--trust-config", s.trustConfig, "--identity-token", await s.oidc.token(), absent],
+  );
+  assertEquals(good.code, 1);
+  assertStringIncludes(good.stderr, "no-such-model");
+});

@@ -38,7 +38,12 @@ import { expectedIdentity, type IdentityToken } from "./identity_token.ts";
 import { buildModelStatement, type SignResult } from "./sign_model.ts";
 import { SigningError } from "./signing_error.ts";
 import { writeSignatureFile } from "./sigstore_write.ts";
-import { obtainIdentityToken, type TokenDeps } from "./token_sources.ts";
+import {
+  checkTokenSource,
+  obtainIdentityToken,
+  type TokenDeps,
+  type TokenRequest,
+} from "./token_sources.ts";
 
 /** Per-request timeout for Fulcio, Rekor v1 and the TSA, in milliseconds. */
 export const SERVICE_TIMEOUT_MS = 10_000;
@@ -97,25 +102,26 @@ export async function signModelWithSigstore(
     env: { ...env },
     ...(deps.tufRepository ? { tufRepository: deps.tufRepository } : {}),
   });
-  const token = await obtainIdentityToken(
-    {
-      ...(config.identityToken !== undefined ? { identityToken: config.identityToken } : {}),
-      ...(config.identityTokenPath !== undefined
-        ? { identityTokenPath: config.identityTokenPath }
-        : {}),
-      useAmbientCredentials: config.useAmbientCredentials,
-      clientId: config.clientId,
-      env,
-    },
-    {
-      isInteractive: deps.isInteractive ?? false,
-      ...(deps.signIn ? { interactive: () => deps.signIn!(instance.services.oidc?.url) } : {}),
-      ...(deps.kubernetesTokenPath ? { kubernetesTokenPath: deps.kubernetesTokenPath } : {}),
-      ...(deps.now ? { now: deps.now } : {}),
-    },
-  );
-  deps.onToken?.(token);
+  const tokenRequest: TokenRequest = {
+    ...(config.identityToken !== undefined ? { identityToken: config.identityToken } : {}),
+    ...(config.identityTokenPath !== undefined
+      ? { identityTokenPath: config.identityTokenPath }
+      : {}),
+    useAmbientCredentials: config.useAmbientCredentials,
+    clientId: config.clientId,
+    env,
+  };
+  const tokenDeps: TokenDeps = {
+    isInteractive: deps.isInteractive ?? false,
+    ...(deps.signIn ? { interactive: () => deps.signIn!(instance.services.oidc?.url) } : {}),
+    ...(deps.kubernetesTokenPath ? { kubernetesTokenPath: deps.kubernetesTokenPath } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  };
+  // Usage errors and bad explicit tokens before hashing; the token itself after it, fresh.
+  await checkTokenSource(tokenRequest, tokenDeps);
   const statement = await buildModelStatement(config);
+  const token = await obtainIdentityToken(tokenRequest, tokenDeps);
+  deps.onToken?.(token);
   const bundleJson = await createBundle(statement.payload, token, instance, deps);
   const checked = checkNewBundle(bundleJson, token, instance);
   await writeSignatureFile(config.signaturePath, JSON.stringify(bundleJson, null, 2) + "\n");

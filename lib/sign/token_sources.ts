@@ -64,6 +64,29 @@ export async function obtainIdentityToken(
   });
 }
 
+/**
+ * Fails fast, before the model is hashed: an explicit token (flag, file, `SIGSTORE_ID_TOKEN`) is
+ * read and checked now, and without any source and without a terminal it fails at once. CI and
+ * interactive tokens are fetched only after hashing ({@link obtainIdentityToken}), so that a
+ * short-lived token is fresh when Fulcio sees it.
+ *
+ * @throws like {@link obtainIdentityToken}
+ */
+export async function checkTokenSource(request: TokenRequest, deps: TokenDeps): Promise<void> {
+  const explicit = request.identityToken || request.identityTokenPath ||
+    request.env.SIGSTORE_ID_TOKEN?.trim();
+  if (explicit) {
+    await obtainIdentityToken(request, deps);
+    return;
+  }
+  if (request.useAmbientCredentials) {
+    if (request.env.ACTIONS_ID_TOKEN_REQUEST_URL?.trim()) return;
+    if (await exists(deps.kubernetesTokenPath ?? KUBERNETES_TOKEN_PATH)) return;
+  }
+  if (deps.isInteractive && deps.interactive) return;
+  await findToken(request, { ...deps, isInteractive: false });
+}
+
 async function findToken(
   request: TokenRequest,
   deps: TokenDeps,
