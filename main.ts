@@ -54,6 +54,8 @@ export interface ProcessIo extends Surroundings {
   stderr: (text: string) => void;
   /** Continuous mode: returns a signal aborted on SIGTERM/SIGINT (registered only then). */
   onStop?: () => AbortSignal;
+  /** stdin and stderr are terminals: `sign sigstore` may run the interactive OAuth flow. */
+  isInteractive?: boolean;
   /** Where hashing progress goes (stderr in the process); absent: no progress shown. */
   progress?: ProgressSink;
 }
@@ -111,6 +113,21 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         return EXIT_OK;
       }
       case "sign": {
+        if (args.method === undefined || args.method === "sigstore") {
+          const { signSigstoreCommand } = await import("./lib/sign/sigstore_command.ts");
+          const signed = await signSigstoreCommand(args, io);
+          for (const warning of signed.result.warnings) warn(warning);
+          io.stdout(
+            logFormat === "json"
+              ? formatSignSuccessJson(signed.result, {
+                identity: signed.result.identity,
+                issuer: signed.result.issuer,
+                verify_command: signed.verifyCommand,
+              })
+              : signed.text,
+          );
+          return EXIT_OK;
+        }
         const config = resolveSignConfig(args, io);
         logFormat = config.logFormat;
         if (await isOciModelPath(config.modelPath)) {
@@ -253,6 +270,7 @@ if (import.meta.main) {
     cwd: Deno.cwd(),
     stdout: (text) => Deno.stdout.writeSync(encoder.encode(text + "\n")),
     stderr: (text) => Deno.stderr.writeSync(encoder.encode(text + "\n")),
+    isInteractive: Deno.stdin.isTerminal() && Deno.stderr.isTerminal(),
     progress: {
       write: (text) => Deno.stderr.writeSync(encoder.encode(text)),
       isTerminal: Deno.stderr.isTerminal(),

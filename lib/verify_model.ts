@@ -158,10 +158,11 @@ async function verifySignature(
   switch (config.method) {
     case "key": {
       const path = config.publicKeyPath!;
-      return verifyWithKey(
+      const verified = verifyWithKey(
         bundle,
         await loadPublicKey(await readTrustFile(path, "--public-key"), path),
       );
+      return await withTimestamps(verified, bundle, config);
     }
     // The certificate and Sigstore methods load their libraries only when used: they are most of
     // the program's start-up time, which every pod start pays.
@@ -171,7 +172,13 @@ async function verifySignature(
       for (const path of config.certificateChainPaths) {
         anchors.push(...loadTrustAnchors(await readTrustFile(path, "--certificate-chain"), path));
       }
-      return verifyWithCertificate(bundle, anchors);
+      const times = await checkTimestamps(bundle, config);
+      return await withTimestamps(
+        verifyWithCertificate(bundle, anchors, times),
+        bundle,
+        config,
+        times,
+      );
     }
     case "sigstore": {
       const { verifyWithSigstore } = await import("./verify/sigstore.ts");
@@ -186,6 +193,39 @@ async function verifySignature(
       });
     }
   }
+}
+
+/**
+ * key and certificate methods: with timestamp authorities given (`--tsa-certificate-chain`), every
+ * RFC 3161 timestamp of the bundle must verify; returns their times. Without, returns none.
+ * (`--trust_config` stays refused for these methods, as by model_signing and the operator's
+ * callers; a trusted root's TSAs go into a PEM file instead.)
+ */
+async function checkTimestamps(bundle: ParsedBundle, config: VerifyConfig): Promise<Date[]> {
+  const chains = config.tsaCertificateChainPaths ?? [];
+  if (chains.length === 0) return [];
+  const { loadTsaChain, verifyRfc3161Timestamps } = await import(
+    "./verify/rfc3161_timestamps.ts"
+  );
+  const authorities = [];
+  for (const path of chains) {
+    const text = new TextDecoder().decode(await readTrustFile(path, "--tsa-certificate-chain"));
+    authorities.push(loadTsaChain(text, path));
+  }
+  const sources = chains.map((p) => `'${p}'`).join(" and ");
+  return verifyRfc3161Timestamps(bundle, authorities, sources);
+}
+
+/** Adds verified timestamp times to the signer, checking them first when not done yet. */
+async function withTimestamps(
+  verified: VerifiedSignature,
+  bundle: ParsedBundle,
+  config: VerifyConfig,
+  checked?: Date[],
+): Promise<VerifiedSignature> {
+  const times = checked ?? await checkTimestamps(bundle, config);
+  if (times.length > 0) verified.signer.timestamps = times;
+  return verified;
 }
 
 /**

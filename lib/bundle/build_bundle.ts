@@ -51,14 +51,22 @@ export function buildBundle(
   payload: Uint8Array,
   signature: Uint8Array,
   material: BundleMaterial,
+  /** DER RFC 3161 TimeStampResps over the signature (`--tsa-url`), as the Go CLI writes them. */
+  timestamps: readonly Uint8Array[] = [],
 ): string {
+  const timestampVerificationData = timestamps.length === 0 ? {} : {
+    timestampVerificationData: {
+      rfc3161Timestamps: timestamps.map((der) => ({ signedTimestamp: encodeBase64(der) })),
+    },
+  };
   const verificationMaterial = material.kind === "publicKey"
-    ? { publicKey: { hint: material.hint }, tlogEntries: [] }
+    ? { publicKey: { hint: material.hint }, tlogEntries: [], ...timestampVerificationData }
     : {
       x509CertificateChain: {
         certificates: material.certificates.map((der) => ({ rawBytes: encodeBase64(der) })),
       },
       tlogEntries: [],
+      ...timestampVerificationData,
     };
   return JSON.stringify(
     {

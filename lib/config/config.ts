@@ -67,6 +67,11 @@ export interface RegistryOptions {
   insecure: boolean;
   /** Milliseconds to wait for a response or the next chunk of a body. */
   timeoutMs: number;
+  /**
+   * key and certificate methods: PEM chains of trusted timestamp authorities; with these the
+   * bundle's RFC 3161 timestamps must verify.
+   */
+  tsaCertificateChainPaths?: string[];
 }
 
 /** Configuration of `digest`: hash a model without a signature. */

@@ -13,6 +13,7 @@ export type Scope =
   | "digest"
   | "sign-key"
   | "sign-certificate"
+  | "sign-sigstore"
   | "agent";
 
 /** How an option takes its value. */
@@ -35,8 +36,16 @@ export interface OptionSpec {
 }
 
 const VERIFY: readonly Scope[] = ["sigstore", "key", "certificate"];
-const HASHING: readonly Scope[] = [...VERIFY, "digest", "sign-key", "sign-certificate"];
+const HASHING: readonly Scope[] = [
+  ...VERIFY,
+  "digest",
+  "sign-key",
+  "sign-certificate",
+  "sign-sigstore",
+];
 const SIGN: readonly Scope[] = ["sign-key", "sign-certificate"];
+/** `sign` with every method, for options that shape the statement. */
+const SIGN_ALL: readonly Scope[] = [...SIGN, "sign-sigstore"];
 const ALL: readonly Scope[] = HASHING;
 
 function envName(name: string): string {
@@ -55,7 +64,7 @@ function spec(
 
 /** Every option, in help order. */
 export const OPTIONS: readonly OptionSpec[] = [
-  spec("signature", "string", [...VERIFY, ...SIGN], "Signature file (Sigstore bundle JSON).", {
+  spec("signature", "string", [...VERIFY, ...SIGN_ALL], "Signature file (Sigstore bundle JSON).", {
     metavar: "PATH",
   }),
   spec("public-key", "string", ["key"], "Public key (PEM or JWK) of the key method.", {
@@ -74,16 +83,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   spec("identity-provider", "string", ["sigstore"], "Expected OIDC issuer (exact match).", {
     metavar: "URL",
   }),
-  spec("use-staging", "boolean", ["sigstore"], "Use Sigstore's staging instance."),
+  spec("use-staging", "boolean", ["sigstore", "sign-sigstore"], "Use Sigstore's staging instance."),
   spec(
     "trust-config",
     "string",
-    ["sigstore"],
+    ["sigstore", "sign-sigstore"],
     "Sigstore ClientTrustConfig or trusted_root.json (private or air-gapped instances).",
     { metavar: "PATH" },
   ),
   spec("offline", "boolean", ["sigstore"], "Use the embedded production trusted root; no network."),
-  spec("tuf-cache", "string", ["sigstore"], "Directory for cached TUF metadata.", {
+  spec("tuf-cache", "string", ["sigstore", "sign-sigstore"], "Directory for cached TUF metadata.", {
     metavar: "DIR",
   }),
   spec(
@@ -138,8 +147,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     metavar: "PEM",
     env: "",
   }),
-  spec("hash-type", "string", SIGN, "sha256 (default), blake2b or blake3.", { metavar: "ALG" }),
-  spec("shard-size", "string", SIGN, "Hash shards of this many bytes instead of whole files.", {
+  spec("hash-type", "string", SIGN_ALL, "sha256 (default), blake2b or blake3.", { metavar: "ALG" }),
+  spec("shard-size", "string", SIGN_ALL, "Hash shards of this many bytes instead of whole files.", {
     metavar: "BYTES",
   }),
   // OCI images (lib/oci/, docs/oci.md).
@@ -173,6 +182,55 @@ export const OPTIONS: readonly OptionSpec[] = [
     "Seconds to wait for each registry response or body chunk (default 30).",
     { metavar: "SECONDS" },
   ),
+  // RFC 3161 timestamps on key and certificate signatures (lib/sign/timestamp_request.ts).
+  spec(
+    "tsa-url",
+    "string",
+    SIGN,
+    "RFC 3161 timestamp authority to countersign the signature (full URL).",
+    { metavar: "URL" },
+  ),
+  spec(
+    "tsa-certificate-chain",
+    "list",
+    ["key", "certificate"],
+    "PEM chain of a trusted timestamp authority (its certificate first); timestamps must verify.",
+    { metavar: "PEM" },
+  ),
+  // keyless signing (`sign [sigstore]`, lib/sign/sigstore_sign.ts, docs/sigstore.md).
+  spec(
+    "identity-token",
+    "string",
+    ["sign-sigstore"],
+    "OIDC identity token to sign with (also SIGSTORE_ID_TOKEN); skips every other source.",
+    { metavar: "TOKEN" },
+  ),
+  spec(
+    "identity-token-file",
+    "string",
+    ["sign-sigstore"],
+    "File holding the OIDC identity token (a projected Kubernetes service-account token).",
+    { metavar: "PATH" },
+  ),
+  spec(
+    "use-ambient-credentials",
+    "boolean",
+    ["sign-sigstore"],
+    "Take the identity token from CI: GitHub Actions, SIGSTORE_ID_TOKEN, Kubernetes token file.",
+    { negatable: true },
+  ),
+  spec(
+    "oauth-force-oob",
+    "boolean",
+    ["sign-sigstore"],
+    "Interactive OAuth without a browser or loopback listener: print the URL, read the code.",
+  ),
+  spec("client-id", "string", ["sign-sigstore"], "OIDC client id (default sigstore).", {
+    metavar: "ID",
+  }),
+  spec("client-secret", "string", ["sign-sigstore"], "OIDC client secret (default none).", {
+    metavar: "SECRET",
+  }),
   // validation-agent flags: given before `verify` (see lib/agent/agent_options.ts, docs/agent.md).
   spec(
     "interval",

@@ -52,6 +52,35 @@ export interface SignConfig {
   ignorePathsAsGiven?: string[];
   /** An `oci://` model (lib/oci/). */
   registry?: RegistryOptions;
+  /** RFC 3161 timestamp authority URL (`--tsa-url`). */
+  tsaUrl?: string;
+}
+
+/** Configuration of `sign [sigstore]`: keyless signing with a Fulcio certificate. */
+export interface SigstoreSignConfig {
+  method: "sigstore";
+  modelPath: string;
+  signaturePath: string;
+  ignorePaths: string[];
+  ignoreGitPaths: boolean;
+  allowSymlinks: boolean;
+  hashType: HashAlgorithm;
+  shardSize?: number;
+  maxWorkers?: number;
+  quiet: boolean;
+  useStaging: boolean;
+  /** ClientTrustConfig with a signingConfig (private Sigstore). */
+  trustConfigPath?: string;
+  tufCacheDir?: string;
+  /** `--identity-token` / `MODEL_SIGNING_IDENTITY_TOKEN`. */
+  identityToken?: string;
+  /** `--identity-token-file` / `MODEL_SIGNING_IDENTITY_TOKEN_FILE`. */
+  identityTokenPath?: string;
+  useAmbientCredentials: boolean;
+  oauthForceOob: boolean;
+  /** OIDC client id; also the audience the token must carry. */
+  clientId: string;
+  clientSecret?: string;
 }
 
 /** Reads options by name from flags, then env. */
@@ -213,6 +242,7 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
   switch (method) {
     case "key":
       config.publicKeyPath = required(lookup.path("public-key"), "public-key", "key");
+      timestampTrust(config, lookup);
       break;
     case "certificate":
       config.certificateChainPaths = lookup.paths("certificate-chain");
@@ -220,6 +250,7 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
         required(undefined, "certificate-chain", "certificate");
       }
       config.logFingerprints = lookup.boolean("log-fingerprints", false);
+      timestampTrust(config, lookup);
       break;
     case "sigstore": {
       config.identity = required(lookup.string("identity"), "identity", "sigstore");
@@ -273,6 +304,12 @@ function ignoreTrustConfig(
   };
 }
 
+/** key and certificate methods: the timestamp authorities to check RFC 3161 timestamps with. */
+function timestampTrust(config: VerifyConfig, lookup: Lookup): void {
+  const chains = lookup.paths("tsa-certificate-chain");
+  if (chains.length > 0) config.tsaCertificateChainPaths = chains;
+}
+
 /** Builds the `digest` configuration. */
 export function resolveDigestConfig(args: ParsedArgs, where: Surroundings): DigestConfig {
   checkScope(args.values, "digest", "digest");
@@ -286,7 +323,8 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
   if (method !== "key" && method !== "certificate") {
     throw new ConfigError(
       "UNKNOWN_METHOD",
-      "sign needs a method: 'sign key' or 'sign certificate' (Sigstore signing is not offered)",
+      "resolveSignConfig() takes 'sign key' or 'sign certificate'; 'sign [sigstore]' is " +
+        "resolveSigstoreSignConfig()",
     );
   }
   const scope: Scope = method === "key" ? "sign-key" : "sign-certificate";
@@ -311,6 +349,13 @@ export function resolveSignConfig(args: ParsedArgs, where: Surroundings): SignCo
   if (registry) {
     config.registry = registry;
     config.signaturePath = required(lookup.path("signature"), "signature", "sign oci://");
+  }
+  const tsaUrl = lookup.string("tsa-url")?.trim();
+  if (tsaUrl) {
+    if (!/^https?:\/\/[^\s]+$/.test(tsaUrl)) {
+      throw new ConfigError("INVALID_VALUE", `--tsa_url must be an http(s) URL, got '${tsaUrl}'`);
+    }
+    config.tsaUrl = tsaUrl;
   }
   if (method === "certificate") {
     config.signingCertificatePath = required(
@@ -349,6 +394,61 @@ function registryOptions(
     ...(extra.pull === undefined ? {} : { pullDir: extra.pull }),
     ...(extra.attach ? { attach: true } : {}),
   };
+}
+
+ * Builds the `sign [sigstore]` configuration (`sign` without a method word means sigstore, as
+ * in model_signing).
+ *
+ * @throws {ConfigError} an option `sign sigstore` does not take, an invalid value, or
+ *   `--use_staging` together with `--trust_config`
+ */
+export function resolveSigstoreSignConfig(
+  args: ParsedArgs,
+  where: Surroundings,
+): SigstoreSignConfig {
+  checkScope(args.values, "sign-sigstore", "sign sigstore");
+  const lookup = new Lookup(args, where);
+  const modelPath = lookup.modelPath();
+  const { logLevel: _l, logFormat: _f, ...shared } = common(lookup);
+  const hashType = lookup.choice("hash-type", ["sha256", "blake2b", "blake3"] as const, "sha256");
+  const clientId = lookup.string("client-id")?.trim() || "sigstore";
+  const config: SigstoreSignConfig = {
+    method: "sigstore",
+    modelPath,
+    signaturePath: lookup.path("signature") ?? resolve(modelPath, DEFAULT_SIGNATURE_NAME),
+    hashType,
+    useStaging: lookup.boolean("use-staging", false),
+    useAmbientCredentials: lookup.boolean("use-ambient-credentials", false),
+    oauthForceOob: lookup.boolean("oauth-force-oob", false),
+    clientId,
+    ...shared,
+  };
+  const shardSize = lookup.positiveInteger("shard-size");
+  if (shardSize !== undefined) config.shardSize = shardSize;
+  const trust = lookup.path("trust-config");
+  if (trust) config.trustConfigPath = trust;
+  const cache = lookup.path("tuf-cache");
+  if (cache) config.tufCacheDir = cache;
+  const token = lookup.string("identity-token")?.trim();
+  if (token) config.identityToken = token;
+  const tokenFile = lookup.path("identity-token-file");
+  if (tokenFile) config.identityTokenPath = tokenFile;
+  const secret = lookup.string("client-secret");
+  if (secret) config.clientSecret = secret;
+  if (config.useStaging && trust) {
+    throw new ConfigError(
+      "CONFLICTING_OPTIONS",
+      "Options --use_staging and --trust_config choose different Sigstore instances; give only one",
+    );
+  }
+  if (config.identityToken && config.identityTokenPath) {
+    throw new ConfigError(
+      "CONFLICTING_OPTIONS",
+      "Options --identity_token and --identity_token_file both give the identity token; give " +
+        "only one",
+    );
+  }
+  return config;
 }
 
 /**

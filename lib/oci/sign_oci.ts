@@ -57,7 +57,7 @@ export async function signOci(
   const source = await loadOciSource(config.modelPath, config.registry, env);
   const entries = layerEntries(source.manifest, config.ignorePathsAsGiven ?? []);
   const payload = buildStatement(source.modelName, entries, OCI_SERIALIZATION);
-  const bundle = signer.bundle(payload);
+  const bundle = await signer.bundle(payload);
   await Deno.writeTextFile(config.signaturePath, bundle);
   const result: OciSignResult = {
     signaturePath: config.signaturePath,

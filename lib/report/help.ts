@@ -17,6 +17,7 @@ Usage:
   model-verify verify [sigstore|key|certificate] [options] [MODEL_PATH]
   model-verify digest [options] [MODEL_PATH]     print the model's root digest
   model-verify sign key|certificate [options] [MODEL_PATH]
+  model-verify sign [sigstore] [options] [MODEL_PATH]   keyless: OIDC identity, Fulcio, Rekor
   model-verify verify-bundle ...                 sigstore-conformance client protocol
   model-verify --help | --version
   model-verify COMMAND [METHOD] --help           help for one command

@@ -128,7 +128,11 @@ export function formatDigestJson(result: DigestResult, now?: Date): string {
 }
 
 /** The result line of `sign`. */
-export function formatSignSuccessJson(result: SignResult, now?: Date): string {
+export function formatSignSuccessJson(
+  result: SignResult,
+  extra: Record<string, unknown> = {},
+  now?: Date,
+): string {
   return jsonLine({
     level: "info",
     event: "signing_succeeded",
@@ -137,6 +141,7 @@ export function formatSignSuccessJson(result: SignResult, now?: Date): string {
     files: result.files,
     resources: result.resources,
     root_digest: result.rootDigest,
+    ...extra,
   }, now);
 }
 

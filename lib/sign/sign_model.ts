@@ -19,6 +19,7 @@ import { buildIgnoreList, unmatchedWarning } from "../tree/ignore.ts";
 import { type ModelFile, resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
 import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
+import { requestTimestamp } from "./timestamp_request.ts";
 
 /** What was signed. */
 export interface SignResult {
@@ -34,9 +35,53 @@ export interface SignResult {
  * Hashes the model, builds the statement, signs it and writes the bundle.
  *
  * @throws {TrustMaterialError} for an unreadable or unsupported key or certificate
+ * @throws {InputError} `MODEL_EMPTY`, `SHARDS_EMPTY_FILE`, `SHARDS_COLON_NAME`
  */
 export async function signModel(config: SignConfig): Promise<SignResult> {
   const signer = await loadSigner(config);
+  const statement = await buildModelStatement(config);
+  await Deno.writeTextFile(config.signaturePath, await signer.bundle(statement.payload));
+  return {
+    signaturePath: config.signaturePath,
+    rootDigest: statement.rootDigest,
+    files: statement.files,
+    resources: statement.resources,
+    warnings: statement.warnings,
+  };
+}
+
+/** What the statement of a model is built from: the hashing options of every `sign` method. */
+export type StatementOptions = Pick<
+  SignConfig,
+  | "modelPath"
+  | "signaturePath"
+  | "ignorePaths"
+  | "cwd"
+  | "ignoreGitPaths"
+  | "allowSymlinks"
+  | "hashType"
+  | "shardSize"
+  | "maxWorkers"
+>;
+
+/** A model's in-toto statement, ready to be signed. */
+export interface ModelStatement {
+  /** The DSSE payload: the statement JSON bytes. */
+  payload: Uint8Array;
+  rootDigest: string;
+  files: number;
+  resources: number;
+  /** One line each: ignore entries that matched nothing, options that had no effect. */
+  warnings: string[];
+}
+
+/**
+ * Hashes the model (the signature file and ignored paths left out) and builds the in-toto
+ * statement every `sign` method signs.
+ *
+ * @throws {InputError} `MODEL_EMPTY`, `SHARDS_EMPTY_FILE`, `SHARDS_COLON_NAME`
+ */
+export async function buildModelStatement(config: StatementOptions): Promise<ModelStatement> {
   const { root, kind } = await resolveModelRoot(config.modelPath);
   const list = buildIgnoreList({
     modelRoot: root,
@@ -57,10 +102,8 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   const { entries } = await buildManifest(tree.files, serialization, {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
   });
-  const payload = buildStatement(basename(root), entries, serialization);
-  await Deno.writeTextFile(config.signaturePath, signer.bundle(payload));
   return {
-    signaturePath: config.signaturePath,
+    payload: buildStatement(basename(root), entries, serialization),
     rootDigest: `sha256:${computeRootDigest(entries)}`,
     files: tree.files.length,
     resources: entries.length,
@@ -70,7 +113,7 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
 
 /** A loaded signing key: turns a statement into the bundle text. */
 export interface Signer {
-  bundle(payload: Uint8Array): string;
+  bundle(payload: Uint8Array): Promise<string>;
 }
 
 /**
@@ -89,13 +132,17 @@ export async function loadSigner(config: SignConfig): Promise<Signer> {
     material = await certificateMaterial(config, publicKey.key);
   }
   return {
-    bundle(payload) {
+    async bundle(payload) {
       const signature = signPae(
         pae("application/vnd.in-toto+json", payload),
         privateKey,
         publicKey,
       );
-      return buildBundle(payload, signature, material);
+      // `--tsa-url`: an RFC 3161 timestamp over the signature, as the Go implementation adds.
+      const timestamps = config.tsaUrl === undefined
+        ? []
+        : [await requestTimestamp(config.tsaUrl, signature)];
+      return buildBundle(payload, signature, material, timestamps);
     },
   };
 }
@@ -106,7 +153,7 @@ export async function loadSigner(config: SignConfig): Promise<Signer> {
  * would then reject a BLAKE3 shard signature).
  */
 function chooseSerialization(
-  config: SignConfig,
+  config: Pick<SignConfig, "hashType" | "allowSymlinks" | "shardSize">,
   ignorePaths: string[],
   warnings: string[],
 ): Serialization {

@@ -101,7 +101,7 @@ export async function fetchTrustedRootWithTuf(
 }
 
 /** Writes the initial root: the embedded one, or (first use) the mirror's current one. */
-async function writeInitialRoot(repo: TufRepository, path: string, timeoutMs: number) {
+export async function writeInitialRoot(repo: TufRepository, path: string, timeoutMs: number) {
   if (repo.initialRoot) return await Deno.writeFile(path, repo.initialRoot);
   try {
     await Deno.stat(path);

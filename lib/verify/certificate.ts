@@ -67,13 +67,16 @@ export function loadTrustAnchors(bytes: Uint8Array, source: string): TrustAnchor
 export function verifyWithCertificate(
   bundle: ParsedBundle,
   anchors: readonly TrustAnchor[],
+  /** Verified RFC 3161 timestamp times: the chain must be valid at each, not at notBefore. */
+  verifiedTimes: readonly Date[] = [],
 ): VerifiedSignature {
   const chain = bundleCertificates(bundle);
   const leaf = chain[0]!;
-  const at = leaf.notBefore;
+  const times = verifiedTimes.length > 0 ? verifiedTimes : [leaf.notBefore];
   const path = buildPath(leaf, chain.slice(1), anchors);
   path.forEach((cert, i) => {
-    if (!cert.validForDate(at)) {
+    const at = times.find((t) => !cert.validForDate(t));
+    if (at !== undefined) {
       throw new SignatureError(
         "CERTIFICATE_EXPIRED",
         `Certificate '${subjectOf(cert)}' is not valid at the signing time ${at.toISOString()} ` +
