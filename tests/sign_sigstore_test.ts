@@ -218,7 +218,7 @@ Deno.test("--use-ambient-credentials reads the Kubernetes token file", async () 
       stderr: () => {},
       signDeps: { kubernetesTokenPath: k8sToken },
     },
-  ).catch((error) => String(error));
+  ).then((signed) => signed.text, (error) => String(error));
   // The mock Fulcio certifies `sub` as a URI; real Fulcio writes the service-account URI, which
   // is what the signer expects for a Kubernetes token, so it refuses to write this signature.
   assertStringIncludes(text, "https://kubernetes.io/namespaces/models/serviceaccounts/signer");
@@ -355,7 +355,7 @@ Deno.test("a symbolic link at the signature path is refused, its target untouche
 Deno.test("on a terminal, the browser sign-in (auth code + PKCE, loopback redirect) signs", async () => {
   await using s = await stack();
   const printed: string[] = [];
-  const text = await signSigstoreCommand(
+  const { text } = await signSigstoreCommand(
     parseArgs(["sign", "--trust-config", s.trustConfig, s.model]),
     {
       env: {},
@@ -378,7 +378,7 @@ Deno.test("on a terminal, the browser sign-in (auth code + PKCE, loopback redire
 Deno.test("--oauth-force-oob prints the URL and reads the code", async () => {
   await using s = await stack();
   let url = "";
-  const text = await signSigstoreCommand(
+  const { text } = await signSigstoreCommand(
     parseArgs(["sign", "--trust-config", s.trustConfig, "--oauth-force-oob", s.model]),
     {
       env: {},

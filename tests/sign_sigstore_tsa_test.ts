@@ -24,7 +24,7 @@ import { flipBase64, VirtualSigstore } from "./_fixtures/virtual_sigstore.ts";
 import { timeStampReq } from "../lib/sign/timestamp_request.ts";
 
 /** A DER-speaking TSA in front of the virtual Sigstore's JSON TSA. */
-async function derTsa(sigstore: VirtualSigstore) {
+function derTsa(sigstore: VirtualSigstore) {
   const requests: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     requests.push(req.headers.get("content-type") ?? "");

@@ -55,6 +55,11 @@ export interface VerifyConfig {
   ociManifestPath?: string;
   /** OCI registry options (an `oci://` model path). */
   registry?: RegistryOptions;
+  /**
+   * key and certificate methods: PEM chains of trusted timestamp authorities; with these the
+   * bundle's RFC 3161 timestamps must verify.
+   */
+  tsaCertificateChainPaths?: string[];
 }
 
 /** Options of an `oci://` model. */
@@ -67,11 +72,6 @@ export interface RegistryOptions {
   insecure: boolean;
   /** Milliseconds to wait for a response or the next chunk of a body. */
   timeoutMs: number;
-  /**
-   * key and certificate methods: PEM chains of trusted timestamp authorities; with these the
-   * bundle's RFC 3161 timestamps must verify.
-   */
-  tsaCertificateChainPaths?: string[];
 }
 
 /** Configuration of `digest`: hash a model without a signature. */

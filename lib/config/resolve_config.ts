@@ -396,6 +396,7 @@ function registryOptions(
   };
 }
 
+/**
  * Builds the `sign [sigstore]` configuration (`sign` without a method word means sigstore, as
  * in model_signing).
  *

@@ -64,6 +64,7 @@ export async function signOci(
     rootDigest: `sha256:${computeRootDigest(entries)}`,
     files: entries.length,
     resources: entries.length,
+    warnings: [],
   };
   if (config.registry?.attach && source.registry) {
     const { attachSignature } = await import("./referrers.ts");

@@ -171,10 +171,12 @@ async function verifyLocalFiles(
     entries.filter((e) => e.kind === "titled").map((e) => [e.name, e.digest]),
   );
   const { root } = await resolveModelRoot(config.modelPath);
-  const ignored = buildIgnoreList({
+  const { ignored } = buildIgnoreList({
     modelRoot: root,
-    absolutePaths: [...config.ignorePaths, config.signaturePath, config.ociManifestPath!],
-    relativePaths: [],
+    userPaths: config.ignorePaths,
+    cwd: config.cwd ?? Deno.cwd(),
+    internalPaths: [config.signaturePath, config.ociManifestPath!],
+    recordedPaths: [],
     ignoreGitPaths: config.ignoreGitPaths,
   });
   const tree = await walkModel(config.modelPath, {
