@@ -40,25 +40,10 @@ import {
 } from "./tree/walk_model.ts";
 import { verifyWithKey } from "./verify/key.ts";
 import { loadPublicKey } from "./verify/public_key.ts";
-import type { SignerInfo, VerifiedSignature } from "./verify/types.ts";
+import type { VerifiedSignature } from "./verify/types.ts";
+import type { VerifyResult } from "./verify_result.ts";
 
-/** What was verified, for reports. */
-export interface VerifyResult {
-  method: VerifyConfig["method"];
-  signer: SignerInfo;
-  modelPath: string;
-  /** The subject name in the signature. */
-  modelName: string;
-  /** `sha256:<hex>` root digest of the verified resources. */
-  rootDigest: string;
-  serialization: SignedManifest["serialization"];
-  /** Number of resources (files or shards) hashed and matched. */
-  resources: number;
-  files: number;
-  bytes: number;
-  seconds: number;
-  warnings: string[];
-}
+export type { VerifyResult } from "./verify_result.ts";
 
 /** Injected collaborators, for tests and for the CLI's progress display. */
 export interface VerifyDeps {

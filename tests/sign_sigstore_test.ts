@@ -468,7 +468,7 @@ Deno.test("the production signing config comes through TUF; a TUF failure names 
   ).then(() => undefined, (e) => e);
   assert(error instanceof TrustMaterialError, String(error));
   assertEquals(error.code, "TUF_FETCH_FAILED");
-  assertStringIncludes(error.message, "--trust_config");
+  assertStringIncludes(error.message, "--trust-config");
   await assertMissing(s.signature);
 });
 

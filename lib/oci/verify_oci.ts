@@ -30,7 +30,7 @@ import { readSignatureFile } from "../read_files.ts";
 import { buildIgnoreList } from "../tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import type { VerifiedSignature } from "../verify/types.ts";
-import type { VerifyResult } from "../verify_model.ts";
+import type { VerifyResult } from "../verify_result.ts";
 import { readImageManifestFile } from "./image_manifest.ts";
 import { layerEntries, type LayerEntry } from "./layer_entries.ts";
 import { loadOciSource, type OciSource, type SignatureCandidate } from "./oci_source.ts";
