@@ -26,6 +26,7 @@ import {
 } from "./lib/report/json.ts";
 import { formatTerminationMessage, writeTerminationMessage } from "./lib/report/termination.ts";
 import {
+  formatCommandFailure,
   formatDigest,
   formatSignSuccess,
   formatVerifyFailure,
@@ -132,10 +133,8 @@ function failureMessage(command: string, error: ModelVerifyError): string {
   switch (command) {
     case "verify":
       return formatVerifyFailure(error);
-    case "sign":
-      return `Signing failed with error: ${error.message}`;
     default:
-      return `Error: ${error.message}`;
+      return formatCommandFailure(command, error);
   }
 }
 

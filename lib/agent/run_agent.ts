@@ -6,6 +6,7 @@
  * @module
  */
 
+import { escapeLine, stringifyLine } from "../_escape.ts";
 import type { VerifyConfig } from "../config/config.ts";
 import { EXIT_OK, toModelVerifyError } from "../errors.ts";
 import { formatBytes } from "../report/text.ts";
@@ -227,11 +228,11 @@ export function createLog(
     if (LEVELS.indexOf(level) < threshold) return;
     const time = new Date(timers.now()).toISOString();
     if (config.logFormat === "json") {
-      write(JSON.stringify({ time, level, logger: "validation-agent", msg: message, ...fields }));
+      write(stringifyLine({ time, level, logger: "validation-agent", msg: message, ...fields }));
       return;
     }
-    const extra = Object.entries(fields).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join("");
-    write(`${time} ${level} ${message}${extra}`);
+    const extra = Object.entries(fields).map(([k, v]) => ` ${k}=${stringifyLine(v)}`).join("");
+    write(`${time} ${level} ${escapeLine(message)}${extra}`);
   };
   return {
     info: (message, fields) => emit("INFO", message, fields),

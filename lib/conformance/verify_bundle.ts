@@ -19,6 +19,7 @@ import { Buffer } from "node:buffer";
 import nodeCrypto from "node:crypto";
 import type { Bundle } from "@sigstore/bundle";
 import type { TrustMaterial } from "@sigstore/verify";
+import { quoteValue } from "../_escape.ts";
 import { ConfigError, InputError, SignatureError, TrustMaterialError } from "../errors.ts";
 import { hexToBytes } from "../manifest/manifest.ts";
 import { loadTrustedRoot } from "../trust/trusted_root.ts";
@@ -254,7 +255,7 @@ function checkSubject(bundle: Bundle, sha256: string, source: string): void {
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new InputError(
       "DSSE_NOT_IN_TOTO",
-      `Bundle '${source}' has DSSE payload type '${envelope.payloadType}'; expected ` +
+      `Bundle '${source}' has DSSE payload type ${quoteValue(envelope.payloadType)}; expected ` +
         `'${IN_TOTO_PAYLOAD_TYPE}' to match the artifact against its subjects`,
     );
   }

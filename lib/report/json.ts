@@ -18,6 +18,7 @@
  * @module
  */
 
+import { stringifyLine } from "../_escape.ts";
 import { findOption } from "../config/options.ts";
 import type { DigestResult } from "../digest_model.ts";
 import { IntegrityError, type ModelVerifyError } from "../errors.ts";
@@ -30,9 +31,12 @@ export const MAX_DIFF_NAMES = 20;
 /** The values `--log-format` takes. */
 export type LogFormat = "text" | "json";
 
-/** One log line: a JSON object without newlines. */
+/**
+ * One log line: a JSON object without newlines, long strings cut and invisible or bidirectional
+ * characters written as `\u` escapes ({@link stringifyLine}).
+ */
 export function toJsonLine(event: Record<string, unknown>): string {
-  return JSON.stringify(event);
+  return stringifyLine(event);
 }
 
 /** The success line of `verify`. */
