@@ -7,6 +7,7 @@
 
 import { escapeName, quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
+import { type JsonLimits, scanJson } from "./json_limits.ts";
 import type { DsseEnvelope, DsseSignature, ParsedBundle, VerificationMaterial } from "./types.ts";
 
 /** Bundle media types model-verify accepts. */
@@ -38,11 +39,35 @@ export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
 export const MAX_JSON_DEPTH = 64;
 
 /**
+ * Shape limits of a bundle, checked on its bytes before `JSON.parse`. Real bundles hold a few
+ * hundred values (a Sigstore bundle's inclusion proof is the largest part); the payload, however
+ * large, is one base64 string. So a list of millions of signatures, log entries or certificates
+ * costs one scan, not millions of objects.
+ */
+export const BUNDLE_JSON_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxValues: 10_000 };
+
+/**
+ * Shape limits of a signed payload (the in-toto statement), checked on its bytes before
+ * `JSON.parse`. A resource costs four values (`{"name","algorithm","digest"}` and the comma
+ * after it; a model_signing 0.2 subject the same), so this admits about 250,000 resources:
+ * two and a half times a 100,000-file model.
+ */
+export const PAYLOAD_JSON_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxValues: 1_000_000 };
+
+const EMPTY = new Uint8Array(0);
+
+/** Most certificates in a bundle's chain (leaf included). */
+export const MAX_BUNDLE_CERTIFICATES = 16;
+/** Most transparency log entries, and most RFC 3161 timestamps, in a bundle. */
+export const MAX_BUNDLE_TLOG_ENTRIES = 16;
+
+/**
  * Parses bundle bytes.
  *
  * @param bytes the signature file's content
  * @param source the file's path, named in every error
- * @throws {InputError} `SIGNATURE_MALFORMED` listing every invalid field
+ * @throws {InputError} `SIGNATURE_MALFORMED` listing every invalid field,
+ * `SIGNATURE_TOO_COMPLEX` when the shape exceeds {@link BUNDLE_JSON_LIMITS}
  */
 export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
   const where = `Signature file '${escapeName(source)}'`;
@@ -55,25 +80,9 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
       `${where} is ${bytes.length} bytes, more than the ${MAX_SIGNATURE_BYTES} accepted`,
     );
   }
-  let json: unknown;
-  try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
-      throw new InputError(
-        "SIGNATURE_MALFORMED",
-        `${where} nests deeper than ${MAX_JSON_DEPTH} levels; expected a Sigstore bundle`,
-      );
-    }
-    json = JSON.parse(text);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new InputError(
-      "SIGNATURE_MALFORMED",
-      `${where} is not valid JSON (${quoteValue(reason)}); expected a Sigstore bundle`,
-      { cause: error },
-    );
-  }
+  const json = parseJsonBounded(bytes, where);
+  // Let the file's bytes go before the payload is decoded: at the size cap they are 64 MiB.
+  bytes = EMPTY;
   const problems: string[] = [];
   if (!isObject(json)) {
     throw new InputError(
@@ -96,6 +105,21 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
     : undefined;
   if (tlog !== undefined && !Array.isArray(tlog)) {
     problems.push("verificationMaterial.tlogEntries: not a list");
+  } else if (Array.isArray(tlog) && tlog.length > MAX_BUNDLE_TLOG_ENTRIES) {
+    problems.push(
+      `verificationMaterial.tlogEntries: ${tlog.length} entries, more than the ` +
+        `${MAX_BUNDLE_TLOG_ENTRIES} accepted`,
+    );
+  }
+  const timestamps = isObject(json.verificationMaterial) &&
+      isObject(json.verificationMaterial.timestampVerificationData)
+    ? json.verificationMaterial.timestampVerificationData.rfc3161Timestamps
+    : undefined;
+  if (Array.isArray(timestamps) && timestamps.length > MAX_BUNDLE_TLOG_ENTRIES) {
+    problems.push(
+      `verificationMaterial.timestampVerificationData.rfc3161Timestamps: ${timestamps.length} ` +
+        `timestamps, more than the ${MAX_BUNDLE_TLOG_ENTRIES} accepted`,
+    );
   }
   if (problems.length > 0 || !envelope || !material) {
     throw new InputError(
@@ -103,10 +127,11 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
       `${where} is not a valid model signature bundle: ${listProblems(problems)}`,
     );
   }
-  if (envelope.signatures.length !== 1) {
+  const signatureCount = envelope.declaredSignatures ?? envelope.signatures.length;
+  if (signatureCount !== 1) {
     throw new InputError(
       "SIGNATURE_COUNT",
-      `${where} holds ${envelope.signatures.length} DSSE signatures; expected exactly one`,
+      `${where} holds ${signatureCount} DSSE signatures; expected exactly one`,
     );
   }
   return {
@@ -117,6 +142,37 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
     tlogEntryCount: Array.isArray(tlog) ? tlog.length : 0,
     raw: json,
   };
+}
+
+/**
+ * Scans the bytes against {@link BUNDLE_JSON_LIMITS}, then decodes and parses them. The text
+ * lives only inside this function, so it can be collected as soon as the tree exists.
+ */
+function parseJsonBounded(bytes: Uint8Array, where: string): unknown {
+  const shape = scanJson(bytes, BUNDLE_JSON_LIMITS);
+  if (shape.exceeded === "depth") {
+    throw new InputError(
+      "SIGNATURE_MALFORMED",
+      `${where} nests deeper than ${MAX_JSON_DEPTH} levels; expected a Sigstore bundle`,
+    );
+  }
+  if (shape.exceeded === "values") {
+    throw new InputError(
+      "SIGNATURE_TOO_COMPLEX",
+      `${where} holds more than ${BUNDLE_JSON_LIMITS.maxValues} JSON values; a model signature ` +
+        "bundle holds a few hundred (the signed payload is one string)",
+    );
+  }
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InputError(
+      "SIGNATURE_MALFORMED",
+      `${where} is not valid JSON (${quoteValue(reason)}); expected a Sigstore bundle`,
+      { cause: error },
+    );
+  }
 }
 
 function parseEnvelope(value: unknown, problems: string[]): DsseEnvelope | undefined {
@@ -139,7 +195,9 @@ function parseEnvelope(value: unknown, problems: string[]): DsseEnvelope | undef
   if (!Array.isArray(value.signatures)) {
     problems.push("dsseEnvelope.signatures: not a list");
   } else {
-    value.signatures.forEach((s: unknown, i: number) => {
+    // Exactly one is accepted (checked by the caller, with the real count): decoding more than
+    // two would only cost time.
+    value.signatures.slice(0, 2).forEach((s: unknown, i: number) => {
       const where = `dsseEnvelope.signatures[${i}]`;
       if (!isObject(s)) {
         problems.push(`${where}: not an object`);
@@ -156,7 +214,14 @@ function parseEnvelope(value: unknown, problems: string[]): DsseEnvelope | undef
     });
   }
   if (problems.length > start || !payload) return undefined;
-  return { payloadType: value.payloadType as string, payload, signatures };
+  return {
+    payloadType: value.payloadType as string,
+    payload,
+    signatures,
+    ...(Array.isArray(value.signatures) && value.signatures.length > 2
+      ? { declaredSignatures: value.signatures.length }
+      : {}),
+  };
 }
 
 function parseMaterial(value: unknown, problems: string[]): VerificationMaterial | undefined {
@@ -197,6 +262,13 @@ function parseMaterial(value: unknown, problems: string[]): VerificationMaterial
     const chain = value.x509CertificateChain;
     if (!isObject(chain) || !Array.isArray(chain.certificates) || chain.certificates.length === 0) {
       problems.push("verificationMaterial.x509CertificateChain.certificates: missing or empty");
+      return undefined;
+    }
+    if (chain.certificates.length > MAX_BUNDLE_CERTIFICATES) {
+      problems.push(
+        `verificationMaterial.x509CertificateChain.certificates: ${chain.certificates.length} ` +
+          `certificates, more than the ${MAX_BUNDLE_CERTIFICATES} accepted`,
+      );
       return undefined;
     }
     const certificates: Uint8Array[] = [];
@@ -271,17 +343,5 @@ function notAString(field: string, value: unknown): string {
  * it (strings are skipped), so that a hostile document is refused before anything walks it.
  */
 export function jsonDepthExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
+  return scanJson(text, { maxDepth: max, maxValues: Infinity }).exceeded === "depth";
 }

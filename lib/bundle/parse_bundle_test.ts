@@ -188,7 +188,7 @@ Deno.test("parseBundle() refuses a signature above 64 MiB before decoding it", a
 Deno.test("parseBundle() keeps messages short and on one line whatever the bundle holds", async () => {
   const b = bundle();
   b.mediaType = "evil\n\u001b[2Jtype" + "x".repeat(1_000_000);
-  envelope(b).signatures = Array.from({ length: 100_000 }, () => 7);
+  envelope(b).signatures = Array.from({ length: 5_000 }, () => 7);
   const error = await assertFailsWith(
     () => parseBundle(bytesOf(b), "s"),
     InputError,
@@ -197,7 +197,9 @@ Deno.test("parseBundle() keeps messages short and on one line whatever the bundl
   assert(error.message.length < 1500, `message of ${error.message.length} characters`);
   assert(!error.message.includes("\n") && !error.message.includes("\u001b"));
   assertStringIncludes(error.message, "evil\\n\\u001b[2Jtype");
-  assertStringIncludes(error.message, "and 99991 more");
+  // Only the first two signatures are decoded: one is accepted, a second already fails.
+  assertStringIncludes(error.message, "dsseEnvelope.signatures[1]: not an object");
+  assert(!error.message.includes("signatures[2]"), error.message);
   const text = await assertFailsWith(
     () => parseBundle(bytesOf('{"a": "\u001b]0;pwned\u0007' + "\n"), "s"),
     InputError,
