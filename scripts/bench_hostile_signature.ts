@@ -122,7 +122,10 @@ async function main(): Promise<void> {
     const privateKey = pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
     const publicKey = join(dir, "key.pub.pem");
     const privateKeyPath = join(dir, "key.pem");
-    await Deno.writeTextFile(publicKey, pair.publicKey.export({ type: "spki", format: "pem" }));
+    await Deno.writeTextFile(
+      publicKey,
+      pair.publicKey.export({ type: "spki", format: "pem" }) as string,
+    );
     await Deno.writeTextFile(privateKeyPath, privateKey);
     const model = join(dir, "model");
     await Deno.mkdir(model);
