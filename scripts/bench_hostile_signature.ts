@@ -20,6 +20,10 @@ const MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const PAYLOAD_TYPE = "application/vnd.in-toto+json";
 const encoder = new TextEncoder();
 
+function say(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(line + "\n"));
+}
+
 interface Row {
   name: string;
   bytes: number;
@@ -207,10 +211,10 @@ async function main(): Promise<void> {
         await measure(`legit ${legitCount} resources`, join(legit, "model.sig"), publicKey, legit),
       );
     }
-    console.log("| signature file | bytes | exit | seconds | peak RSS MiB | first line |");
-    console.log("| --- | ---: | ---: | ---: | ---: | --- |");
+    say("| signature file | bytes | exit | seconds | peak RSS MiB | first line |");
+    say("| --- | ---: | ---: | ---: | ---: | --- |");
     for (const r of rows) {
-      console.log(
+      say(
         `| ${r.name} | ${r.bytes} | ${r.code} | ${r.seconds.toFixed(2)} | ${
           (r.rssKiB / 1024).toFixed(0)
         } | ${r.line.replace(/\|/g, "\\|")} |`,

@@ -7,7 +7,7 @@
 
 import { constants, createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
 import { basename } from "node:path";
-import type { X509Certificate } from "@sigstore/core";
+import { Buffer } from "node:buffer";
 import { buildBundle, buildStatement, type BundleMaterial } from "../bundle/build_bundle.ts";
 import { pae } from "../bundle/dsse.ts";
 import type { SignConfig } from "../config/resolve_config.ts";
@@ -17,6 +17,7 @@ import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
 import { buildIgnoreList } from "../tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
+import type { Certificate } from "../verify/x509.ts";
 import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
 
 /** What was signed. */
@@ -104,7 +105,7 @@ async function certificateMaterial(
   publicKey: KeyObject,
 ): Promise<BundleMaterial> {
   const leaf = await readCertificates(config.signingCertificatePath!);
-  const leafKey = createPublicKey({ key: leaf[0]!.publicKey, format: "der", type: "spki" });
+  const leafKey = createPublicKey({ key: Buffer.from(leaf[0]!.spki), format: "der", type: "spki" });
   if (!leafKey.equals(publicKey)) {
     throw new TrustMaterialError(
       "KEY_MISMATCH",
@@ -116,11 +117,11 @@ async function certificateMaterial(
   for (const path of config.certificateChainPaths) chain.push(...await readCertificates(path));
   return {
     kind: "x509CertificateChain",
-    certificates: [leaf[0]!, ...chain].map((c) => new Uint8Array(c.root.toDER())),
+    certificates: [leaf[0]!, ...chain].map((c) => c.der),
   };
 }
 
-async function readCertificates(path: string): Promise<X509Certificate[]> {
+async function readCertificates(path: string): Promise<Certificate[]> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
