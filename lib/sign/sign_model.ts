@@ -18,6 +18,7 @@ import { buildIgnoreList } from "../tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
 import type { Certificate } from "../verify/x509.ts";
+import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
 import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
 
 /** What was signed. */
@@ -34,6 +35,7 @@ export interface SignResult {
  * @throws {TrustMaterialError} for an unreadable or unsupported key or certificate
  */
 export async function signModel(config: SignConfig): Promise<SignResult> {
+  await checkSignatureTarget(config.signaturePath);
   const privateKey = await readKey(config.privateKeyPath);
   // `sign key` also takes RSA (PKCS#1 v1.5; an RSA-PSS key signs with PSS) and Ed25519 keys;
   // certificates stay EC-only, as their verification.
@@ -63,7 +65,7 @@ export async function signModel(config: SignConfig): Promise<SignResult> {
   });
   const payload = buildStatement(basename(root), entries, serialization);
   const signature = signPae(pae("application/vnd.in-toto+json", payload), privateKey, publicKey);
-  await Deno.writeTextFile(config.signaturePath, buildBundle(payload, signature, material));
+  await writeSignature(config.signaturePath, buildBundle(payload, signature, material));
   return {
     signaturePath: config.signaturePath,
     rootDigest: `sha256:${computeRootDigest(entries)}`,
