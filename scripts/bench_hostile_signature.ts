@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [name, make] of Object.entries(shapes)) {
       if (only && !only.includes(name)) continue;
+      if (Deno.env.get("KEEP_SIG")) await Deno.writeTextFile(`/tmp/11b/${name}.sig`, make());
       const path = join(dir, `${name}.sig`);
       const text = make();
       if (text.length > MAX_SIGNATURE_BYTES) throw new Error(`${name}: ${text.length} bytes`);

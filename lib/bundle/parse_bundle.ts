@@ -7,6 +7,7 @@
 
 import { escapeName, quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
+import { materializeJson, parseJsonBytes, RawJsonString } from "./json_bytes.ts";
 import { type JsonLimits, scanJson } from "./json_limits.ts";
 import type { DsseEnvelope, DsseSignature, ParsedBundle, VerificationMaterial } from "./types.ts";
 
@@ -55,6 +56,15 @@ export const BUNDLE_JSON_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxVal
 export const PAYLOAD_JSON_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxValues: 1_000_000 };
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Strings in a bundle longer than this (in bytes) stay bytes ({@link RawJsonString}) until used:
+ * only the payload is legitimately that long, and its base64 is decoded from the bytes in
+ * slices. Any other field that long is refused as "not a string".
+ */
+const RAW_STRING_BYTES = 1 << 20;
+/** Slice of base64 text decoded at a time, a multiple of four. */
+const BASE64_SLICE = 1 << 20;
 
 /** Most certificates in a bundle's chain (leaf included). */
 export const MAX_BUNDLE_CERTIFICATES = 16;
@@ -127,6 +137,7 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
       `${where} is not a valid model signature bundle: ${listProblems(problems)}`,
     );
   }
+  let rawCopy: Record<string, unknown> | undefined;
   const signatureCount = envelope.declaredSignatures ?? envelope.signatures.length;
   if (signatureCount !== 1) {
     throw new InputError(
@@ -140,7 +151,11 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
     envelope,
     material,
     tlogEntryCount: Array.isArray(tlog) ? tlog.length : 0,
-    raw: json,
+    // Only the Sigstore method reads the plain document: build it (the payload as a string)
+    // when it asks, so the other methods never hold the payload twice.
+    get raw(): Record<string, unknown> {
+      return (rawCopy ??= materializeJson(json) as Record<string, unknown>);
+    },
   };
 }
 
@@ -164,7 +179,7 @@ function parseJsonBounded(bytes: Uint8Array, where: string): unknown {
     );
   }
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return parseJsonBytes(bytes, { rawStringsAbove: RAW_STRING_BYTES });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new InputError(
@@ -304,6 +319,11 @@ function decodeBase64Field(
   where: string,
   problems: string[],
 ): Uint8Array | undefined {
+  if (value instanceof RawJsonString) {
+    const bytes = decodeBase64Bytes(value.bytes);
+    if (!bytes) problems.push(`${where}: not base64`);
+    return bytes;
+  }
   if (typeof value !== "string") {
     problems.push(`${where}: missing`);
     return undefined;
@@ -319,8 +339,62 @@ function decodeBase64Field(
   return undefined;
 }
 
+/**
+ * Decodes base64 text held as bytes the way {@link decodeBase64Field} decodes a string (either
+ * alphabet, padding optional, spaces ignored), a slice at a time, so no string of the whole text
+ * is made. Control characters, which JSON forbids in strings but base64 decoding would skip as
+ * whitespace, are refused.
+ */
+function decodeBase64Bytes(text: Uint8Array): Uint8Array | undefined {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === 0x3d) end--;
+  const padding = text.indexOf(0x3d);
+  if (padding >= 0 && padding < end) return undefined; // padding only at the end
+  for (const alphabet of ["base64", "base64url"] as const) {
+    const out = decodeBase64Slices(text, alphabet, Math.floor((end * 3) / 4));
+    if (out) return out;
+  }
+  return undefined;
+}
+
+function decodeBase64Slices(
+  text: Uint8Array,
+  alphabet: "base64" | "base64url",
+  expected: number,
+): Uint8Array | undefined {
+  const out = new Uint8Array(expected);
+  const decoder = new TextDecoder();
+  let written = 0;
+  let pos = 0;
+  try {
+    while (pos < text.length) {
+      const bytes = text.subarray(pos, pos + BASE64_SLICE);
+      const last = pos + bytes.length >= text.length;
+      const slice = decoder.decode(bytes);
+      if (slice.length !== bytes.length) return undefined; // not ASCII
+      const result = out.subarray(written).setFromBase64(slice, {
+        alphabet,
+        lastChunkHandling: last ? "loose" : "stop-before-partial",
+      });
+      written += result.written;
+      if (last ? result.read !== slice.length : result.read === 0) return undefined;
+      pos += result.read;
+    }
+  } catch {
+    return undefined;
+  }
+  if (written === expected) return out;
+  // Fewer bytes than characters allow: the text held whitespace. Spaces are fine in a JSON
+  // string, tabs, newlines, form feeds and carriage returns are not.
+  for (const control of [0x09, 0x0a, 0x0c, 0x0d]) {
+    if (text.indexOf(control) >= 0) return undefined;
+  }
+  return out.slice(0, written);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof RawJsonString);
 }
 
 /** Most problems named in one message; a hostile bundle may have millions. */

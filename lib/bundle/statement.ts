@@ -7,7 +7,7 @@
 import { quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./dsse.ts";
-import { scanJson } from "./json_limits.ts";
+import { decodeUtf8, scanJson } from "./json_limits.ts";
 import { MAX_JSON_DEPTH, PAYLOAD_JSON_LIMITS } from "./parse_bundle.ts";
 
 /** in-toto Statement v1 `_type`. */
@@ -52,7 +52,7 @@ export function parseStatement(payloadType: string, payload: Uint8Array): Statem
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    json = JSON.parse(decodeUtf8(payload));
   } catch (error) {
     if (error instanceof InputError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
