@@ -1,6 +1,7 @@
 /**
  * Hostile signature files up to the 64 MiB cap: how long `verify key` takes on each and its peak
- * RSS (GNU time), next to a legitimate signature of many resources. Prints a Markdown table.
+ * RSS (GNU time), next to a legitimate signature of many resources, run with the compiled
+ * binary's V8 and permission flags. Prints a Markdown table.
  *
  * Run: `deno run -A scripts/bench_hostile_signature.ts [--resources 100000] [--only name,...]`
  *
@@ -19,6 +20,13 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const PAYLOAD_TYPE = "application/vnd.in-toto+json";
 const encoder = new TextEncoder();
+
+/** The V8 and permission flags of the compiled binary (deno.json `compile`), so RSS is its RSS. */
+const COMPILED_FLAGS: string[] = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  const task = String(config.tasks?.compile ?? "");
+  return task.split(/\s+/).filter((a) => a.startsWith("--allow-") || a.startsWith("--v8-flags"));
+})();
 
 function say(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
@@ -88,9 +96,7 @@ async function measure(name: string, signature: string, publicKey: string, model
       "-v",
       Deno.execPath(),
       "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-write=/tmp",
+      ...COMPILED_FLAGS,
       join(ROOT, "main.ts"),
       "verify",
       "key",
@@ -168,6 +174,8 @@ async function main(): Promise<void> {
           dsseEnvelope: `{"payload":"${"A".repeat(cap)}","payloadType":"${PAYLOAD_TYPE}",` +
             `"signatures":[{"sig":"AAAA"}]}`,
         }),
+      "signed-120k-resources": () => signedResources(120_000, privateKey),
+      "signed-150k-resources": () => signedResources(150_000, privateKey),
       "signed-200k-resources": () => signedResources(200_000, privateKey),
       "signed-tiny-resources-max": () => {
         // As many resources as fit the cap: about 155 bytes each in the bundle.

@@ -395,7 +395,7 @@ Deno.test("bundles of millions of tiny values are refused by the shape scan, bef
   await t.step("a signed payload of too many resources", async () => {
     const resources = many(
       '{"name":"a","algorithm":"sha256","digest":"00"}',
-      PAYLOAD_JSON_LIMITS.maxValues / 4 + 1,
+      Math.ceil(PAYLOAD_JSON_LIMITS.maxValues / 4) + 1,
     );
     const payload = new TextEncoder().encode(
       `{"_type":"https://in-toto.io/Statement/v1","predicate":{"resources":[${resources}]}}`,

@@ -47,7 +47,9 @@ export function parseStatement(payloadType: string, payload: Uint8Array): Statem
   if (shape.exceeded === "values") {
     throw invalid(
       `payload holds more than ${PAYLOAD_JSON_LIMITS.maxValues} JSON values (about ` +
-        `${PAYLOAD_JSON_LIMITS.maxValues / 4} resources), more than model-verify accepts`,
+        `${
+          Math.floor(PAYLOAD_JSON_LIMITS.maxValues / 4)
+        } resources), more than model-verify accepts`,
     );
   }
   let json: unknown;
