@@ -465,3 +465,57 @@ Deno.test("lists within the shape limit but longer than a bundle needs are refus
     assertStringIncludes(error.message, "holds 3 DSSE signatures");
   });
 });
+
+Deno.test("a signed statement of 100,000 resources with realistic names passes every shape limit", async () => {
+  const { parseBundle } = await import("../lib/bundle/parse_bundle.ts");
+  const { parseStatement } = await import("../lib/bundle/statement.ts");
+  const { toSignedManifest } = await import("../lib/bundle/predicate.ts");
+  const { verifyWithKey } = await import("../lib/verify/key.ts");
+  const { loadPublicKey } = await import("../lib/verify/public_key.ts");
+  const { generateKeyPairSync } = await import("node:crypto");
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const digest = "ab".repeat(32);
+  const entries = Array.from({ length: 100_000 }, (_, i) => ({
+    name: `shard-${String(i % 100).padStart(3, "0")}/model-${String(i).padStart(6, "0")}` +
+      "-of-100000.safetensors",
+    digest,
+  }));
+  const statement = {
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ name: "big-model", digest: { sha256: computeRootDigest(entries) } }],
+    predicateType: PREDICATE_TYPE,
+    predicate: {
+      serialization: {
+        method: "files",
+        hash_type: "sha256",
+        allow_symlinks: false,
+        ignore_paths: [],
+      },
+      resources: entries.map((e) => ({ name: e.name, algorithm: "sha256", digest: e.digest })),
+    },
+  };
+  // model_signing indents the payload; the indented form is the larger one.
+  const payload = new TextEncoder().encode(JSON.stringify(statement, null, 2));
+  const payloadType = "application/vnd.in-toto+json";
+  const bundle = {
+    mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+    verificationMaterial: { publicKey: {} },
+    dsseEnvelope: {
+      payload: encodeBase64(payload),
+      payloadType,
+      signatures: [{
+        sig: encodeBase64(sign("sha256", pae(payloadType, payload), pair.privateKey)),
+      }],
+    },
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(bundle));
+  assert(bytes.length < MAX_SIGNATURE_BYTES);
+  const parsed = parseBundle(bytes, "big.sig");
+  const key = await loadPublicKey(
+    new TextEncoder().encode(pair.publicKey.export({ type: "spki", format: "pem" }) as string),
+    "key.pem",
+  );
+  const verified = verifyWithKey(parsed, key);
+  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  assertEquals(manifest.entries.length, 100_000);
+});
