@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeLine } from "./lib/_escape.ts";
 import { parseArgs } from "./lib/config/parse_args.ts";
 import {
   resolveDigestConfig,
@@ -91,7 +92,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       }
       case "verify-bundle": {
         const { runVerifyBundle } = await import("./lib/conformance/verify_bundle.ts");
-        io.stdout(await runVerifyBundle(args.rest, { env: { ...io.env } }));
+        io.stdout(escapeLine(await runVerifyBundle(args.rest, { env: { ...io.env } })));
         return EXIT_OK;
       }
       case "verify": {

@@ -94,6 +94,7 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
     );
   }
   const json = parseJsonBounded(bytes, where);
+  checkLongStrings(json, where);
   // Let the file's bytes go before the payload is decoded: at the size cap they are 64 MiB.
   bytes = EMPTY;
   const problems: string[] = [];
@@ -157,7 +158,16 @@ export function parseBundle(bytes: Uint8Array, source: string): ParsedBundle {
     // Only the Sigstore method reads the plain document: build it (the payload as a string)
     // when it asks, so the other methods never hold the payload twice.
     get raw(): Record<string, unknown> {
-      return (rawCopy ??= materializeJson(json) as Record<string, unknown>);
+      try {
+        return (rawCopy ??= materializeJson(json) as Record<string, unknown>);
+      } catch (error) {
+        // A long string other than the payload with a raw control character or bad UTF-8.
+        throw new InputError(
+          "SIGNATURE_MALFORMED",
+          `${where} is not valid JSON (${quoteValue(String(error))}); expected a Sigstore bundle`,
+          { cause: error },
+        );
+      }
     },
   };
 }
@@ -191,6 +201,33 @@ function parseJsonBounded(bytes: Uint8Array, where: string): unknown {
       { cause: error },
     );
   }
+}
+
+/**
+ * Long strings stay bytes while parsing ({@link RawJsonString}); the payload's are checked when
+ * its base64 is decoded. Any other one (only a hostile bundle has them) is checked here, so the
+ * bundle is refused exactly when `JSON.parse` would refuse it.
+ */
+function checkLongStrings(json: unknown, where: string): void {
+  const payload = isObject(json) && isObject(json.dsseEnvelope)
+    ? json.dsseEnvelope.payload
+    : undefined;
+  const visit = (value: unknown): void => {
+    if (value instanceof RawJsonString) {
+      if (value === payload) return;
+      try {
+        value.toString();
+      } catch (error) {
+        throw new InputError(
+          "SIGNATURE_MALFORMED",
+          `${where} is not valid JSON (${quoteValue(String(error))}); expected a Sigstore bundle`,
+          { cause: error },
+        );
+      }
+    } else if (Array.isArray(value)) value.forEach(visit);
+    else if (typeof value === "object" && value !== null) Object.values(value).forEach(visit);
+  };
+  visit(json);
 }
 
 function parseEnvelope(value: unknown, problems: string[]): DsseEnvelope | undefined {

@@ -318,3 +318,17 @@ Deno.test("parseBundle() refuses raw control characters and non-ASCII in a large
     );
   });
 });
+
+Deno.test("parseBundle() refuses a long string with a raw control character, as JSON.parse", async () => {
+  const b = bundle();
+  (b as Record<string, unknown>).extra = "XTRA";
+  const [head, tail] = new TextDecoder().decode(bytesOf(b)).split("XTRA") as [string, string];
+  const body = new Uint8Array(1_200_000).fill(0x41);
+  body[5] = 0x01;
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode(head),
+    ...body,
+    ...new TextEncoder().encode(tail),
+  ]);
+  await assertFailsWith(() => parseBundle(bytes, "odd.sig"), InputError, "SIGNATURE_MALFORMED");
+});
