@@ -86,3 +86,16 @@ Deno.test("hostile model file names are escaped in the differences a failure lis
     assertStringIncludes(message, "evil\\u202eenilb.bin");
   }
 });
+
+Deno.test("the agent's log lines escape hostile messages in text and JSON", async () => {
+  const { createLog } = await import("../lib/agent/run_agent.ts");
+  for (const logFormat of ["text", "json"] as const) {
+    const lines: string[] = [];
+    const log = createLog({ logFormat, logLevel: "INFO" }, (line) => lines.push(line), {
+      now: () => 0,
+    });
+    log.error(`Verification failed with error: ${FAKE_VERDICT}`, { model: "m\u202e\n" });
+    assertEquals(lines.length, 1);
+    assertOneSafeLine(lines[0]!);
+  }
+});
