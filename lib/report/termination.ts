@@ -45,8 +45,7 @@ export interface TerminationDeps {
  * @returns one line ending in a newline
  */
 export function formatTerminationMessage(error: ModelVerifyError, headline: string): string {
-  return toOneLine(`[${error.code}] ${headline}`, MAX_TERMINATION_MESSAGE_BYTES - 1) +
-    "\n";
+  return toOneLine(`[${error.code}] ${headline}`, MAX_TERMINATION_MESSAGE_BYTES - 1) + "\n";
 }
 
 /**
