@@ -3,8 +3,9 @@
  * OpenSSL's default verification (which model_signing uses through pyOpenSSL) enforces:
  *
  * - the path runs from the leaf through the bundle's certificates and the trust anchors to a
- *   self-signed anchor (no partial chains), each issuer found by its subject name (DER equal to
- *   the child's issuer) and confirmed by the child's signature;
+ *   self-signed anchor (no partial chains; a self-signed leaf that is itself an anchor is a path
+ *   of one), each issuer found by its subject name (DER equal to the child's issuer) and
+ *   confirmed by the child's signature;
  * - every certificate on the path is valid at the verification time (the leaf's notBefore);
  * - signature algorithms are ECDSA, RSA PKCS#1 v1.5 with SHA-256/384/512 or Ed25519, the inner
  *   and outer algorithm identifiers equal, no SHA-1 or MD5; RSA keys of 2048 bits or more;
@@ -104,7 +105,8 @@ export function validatePath(
     }
     return undefined;
   };
-  // A self-signed leaf that is itself an anchor is not a path: OpenSSL also wants a CA above.
+  // A self-signed leaf that is itself a trust anchor is a path of one, as in OpenSSL.
+  if (isTrustedSelfSigned(leaf, anchors)) return [leaf];
   const path = search([leaf]);
   if (path) return path;
   if (firstProblem) throw firstProblem;

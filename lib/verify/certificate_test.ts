@@ -493,3 +493,16 @@ Deno.test({
     assertStringIncludes(error!.message, "\\u001b[32mok");
   },
 });
+
+Deno.test({
+  name: "verifyWithCertificate() accepts a self-signed leaf that is itself trusted, as OpenSSL",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const self = await issue(dir.path, { cn: "self-signer", keyUsage: "digitalSignature" });
+    const other = await issue(dir.path, { cn: "Self Other", ca: true });
+    assertEquals(await outcome(join(dir.path, "a"), self, [], [self]), undefined);
+    const error = await outcome(join(dir.path, "b"), self, [], [other]);
+    assertEquals(error?.code, "CHAIN_UNTRUSTED");
+  },
+});
