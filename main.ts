@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeLine } from "./lib/_escape.ts";
 import { commandOf, parseArgs, peekOption } from "./lib/config/parse_args.ts";
 import {
   resolveDigestConfig,
@@ -36,6 +37,7 @@ import {
   writeTerminationMessage,
 } from "./lib/report/termination.ts";
 import {
+  formatCommandFailure,
   formatDigest,
   formatDigestSummary,
   formatSignSuccess,
@@ -150,7 +152,7 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       }
       case "verify-bundle": {
         const { runVerifyBundle } = await import("./lib/conformance/verify_bundle.ts");
-        const ok = await runVerifyBundle(args.rest, { env: { ...io.env } });
+        const ok = escapeLine(await runVerifyBundle(args.rest, { env: { ...io.env } }));
         io.stdout(
           logFormat === "json"
             ? jsonLine({ level: "info", event: "bundle_verified", message: ok })
@@ -240,12 +242,10 @@ function failureMessage(command: string, error: ModelVerifyError): string {
   switch (command) {
     case "verify":
       return formatVerifyFailure(error);
-    case "sign":
-      return `Signing failed with error: ${error.message}`;
     case "digest":
-      return `Digest failed with error: ${error.message}`;
+      return `Digest failed with error: ${escapeLine(error.message)}`;
     default:
-      return `Error: ${error.message}`;
+      return formatCommandFailure(command, error);
   }
 }
 

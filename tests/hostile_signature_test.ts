@@ -333,3 +333,177 @@ Deno.test("hostile signatures through a real process exit 1 with one line and no
     });
   }
 });
+
+/** Runs `fn` with `JSON.parse` replaced by a function that fails the test when called. */
+function withoutJsonParse<T>(fn: () => T): T {
+  const original = JSON.parse;
+  JSON.parse = () => {
+    throw new Error("JSON.parse was called on a document the shape scan should have refused");
+  };
+  try {
+    return fn();
+  } finally {
+    JSON.parse = original;
+  }
+}
+
+Deno.test("bundles of millions of tiny values are refused by the shape scan, before JSON.parse", async (t) => {
+  const { parseBundle, BUNDLE_JSON_LIMITS, PAYLOAD_JSON_LIMITS } = await import(
+    "../lib/bundle/parse_bundle.ts"
+  );
+  const { parseStatement } = await import("../lib/bundle/statement.ts");
+  const many = (item: string, n: number) => new Array(n).fill(item).join(",");
+  const bundle = (inner: string) =>
+    new TextEncoder().encode(
+      `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",${inner}}`,
+    );
+  const n = BUNDLE_JSON_LIMITS.maxValues + 1;
+  const cases: [string, Uint8Array][] = [
+    ["DSSE signatures", bundle(`"dsseEnvelope":{"signatures":[${many('{"sig":"AA=="}', n)}]}`)],
+    ["log entries", bundle(`"verificationMaterial":{"tlogEntries":[${many("{}", n)}]}`)],
+    [
+      "certificates",
+      bundle(
+        `"verificationMaterial":{"x509CertificateChain":{"certificates":[${
+          many('{"rawBytes":"MAA="}', n)
+        }]}}`,
+      ),
+    ],
+    ["numbers in an unknown field", bundle(`"x":[${many("0", n)}]`)],
+  ];
+  for (const [name, bytes] of cases) {
+    await t.step(name, async () => {
+      await assertFailsWith(
+        () => withoutJsonParse(() => parseBundle(bytes, "hostile.sig")),
+        InputError,
+        "SIGNATURE_TOO_COMPLEX",
+      );
+    });
+  }
+  await t.step("a signed payload of too many resources", async () => {
+    const resources = many(
+      '{"name":"a","algorithm":"sha256","digest":"00"}',
+      Math.ceil(PAYLOAD_JSON_LIMITS.maxValues / 4) + 1,
+    );
+    const payload = new TextEncoder().encode(
+      `{"_type":"https://in-toto.io/Statement/v1","predicate":{"resources":[${resources}]}}`,
+    );
+    const error = await assertFailsWith(
+      () => withoutJsonParse(() => parseStatement("application/vnd.in-toto+json", payload)),
+      InputError,
+      "PAYLOAD_INVALID",
+    );
+    assertStringIncludes(error.message, "JSON values");
+  });
+});
+
+Deno.test("lists within the shape limit but longer than a bundle needs are refused", async (t) => {
+  const { parseBundle, MAX_BUNDLE_CERTIFICATES, MAX_BUNDLE_TLOG_ENTRIES } = await import(
+    "../lib/bundle/parse_bundle.ts"
+  );
+  const envelope =
+    `"dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":[{"sig":"AA=="}]}`;
+  const bundle = (material: string) =>
+    new TextEncoder().encode(
+      `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",${envelope},` +
+        `"verificationMaterial":${material}}`,
+    );
+  const cert = '{"rawBytes":"MAA="}';
+  const cases: [string, Uint8Array, string][] = [
+    [
+      "certificates",
+      bundle(
+        `{"x509CertificateChain":{"certificates":[${
+          new Array(MAX_BUNDLE_CERTIFICATES + 1).fill(cert).join(",")
+        }]}}`,
+      ),
+      "certificates, more than",
+    ],
+    [
+      "log entries",
+      bundle(
+        `{"publicKey":{},"tlogEntries":[${
+          new Array(MAX_BUNDLE_TLOG_ENTRIES + 1).fill("{}").join(",")
+        }]}`,
+      ),
+      "entries, more than",
+    ],
+  ];
+  for (const [name, bytes, text] of cases) {
+    await t.step(name, async () => {
+      const error = await assertFailsWith(
+        () => parseBundle(bytes, "hostile.sig"),
+        InputError,
+        "SIGNATURE_MALFORMED",
+      );
+      assertStringIncludes(error.message, text);
+    });
+  }
+  await t.step("three signatures: only two decoded, the count reported", async () => {
+    const three = new TextEncoder().encode(
+      `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":` +
+        `{"publicKey":{}},"dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":` +
+        `[{"sig":"AA=="},{"sig":"AA=="},{"sig":"!!"}]}}`,
+    );
+    const error = await assertFailsWith(
+      () => parseBundle(three, "hostile.sig"),
+      InputError,
+      "SIGNATURE_COUNT",
+    );
+    assertStringIncludes(error.message, "holds 3 DSSE signatures");
+  });
+});
+
+Deno.test("a signed statement of 100,000 resources with realistic names passes every shape limit", async () => {
+  const { parseBundle } = await import("../lib/bundle/parse_bundle.ts");
+  const { parseStatement } = await import("../lib/bundle/statement.ts");
+  const { toSignedManifest } = await import("../lib/bundle/predicate.ts");
+  const { verifyWithKey } = await import("../lib/verify/key.ts");
+  const { loadPublicKey } = await import("../lib/verify/public_key.ts");
+  const { generateKeyPairSync } = await import("node:crypto");
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const digest = "ab".repeat(32);
+  const entries = Array.from({ length: 100_000 }, (_, i) => ({
+    name: `shard-${String(i % 100).padStart(3, "0")}/model-${String(i).padStart(6, "0")}` +
+      "-of-100000.safetensors",
+    digest,
+  }));
+  const statement = {
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ name: "big-model", digest: { sha256: computeRootDigest(entries) } }],
+    predicateType: PREDICATE_TYPE,
+    predicate: {
+      serialization: {
+        method: "files",
+        hash_type: "sha256",
+        allow_symlinks: false,
+        ignore_paths: [],
+      },
+      resources: entries.map((e) => ({ name: e.name, algorithm: "sha256", digest: e.digest })),
+    },
+  };
+  // model_signing indents the payload; the indented form is the larger one.
+  const payload = new TextEncoder().encode(JSON.stringify(statement, null, 2));
+  const payloadType = "application/vnd.in-toto+json";
+  const bundle = {
+    mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+    verificationMaterial: { publicKey: {} },
+    dsseEnvelope: {
+      payload: encodeBase64(payload),
+      payloadType,
+      signatures: [{
+        sig: encodeBase64(sign("sha256", pae(payloadType, payload), pair.privateKey)),
+      }],
+    },
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(bundle));
+  assert(bytes.length < MAX_SIGNATURE_BYTES);
+  const parsed = parseBundle(bytes, "big.sig");
+  const key = await loadPublicKey(
+    new TextEncoder().encode(pair.publicKey.export({ type: "spki", format: "pem" }) as string),
+    "key.pem",
+  );
+  const verified = verifyWithKey(parsed, key);
+  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  assertEquals(manifest.entries.length, 100_000);
+});

@@ -4,10 +4,8 @@
  * signature writer.
  */
 
-import { join } from "node:path";
 import { SigningConfig } from "@sigstore/protobuf-specs";
 import { assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
-import { tempDir } from "./_helpers.ts";
 import { ConfigError, TrustMaterialError } from "../lib/errors.ts";
 import { parseArgs } from "../lib/config/parse_args.ts";
 import { resolveSigstoreSignConfig } from "../lib/config/resolve_config.ts";
@@ -19,7 +17,6 @@ import {
 import { SigningError } from "../lib/sign/signing_error.ts";
 import { interactiveIdentityToken } from "../lib/sign/oidc_flow.ts";
 import { OidcProvider } from "./_fixtures/oidc_provider.ts";
-import { writeSignatureFile } from "../lib/sign/sigstore_write.ts";
 import { chooseServices } from "../lib/trust/signing_config.ts";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
@@ -220,29 +217,6 @@ Deno.test("resolveSigstoreSignConfig() reads flags and MODEL_SIGNING_* twins", a
     ConfigError,
     "OPTION_NOT_APPLICABLE",
   );
-});
-
-Deno.test("writeSignatureFile() replaces a regular file and refuses other things", async () => {
-  await using dir = await tempDir();
-  const path = join(dir.path, "model.sig");
-  await Deno.writeTextFile(path, "old");
-  await writeSignatureFile(path, "new");
-  assertEquals(await Deno.readTextFile(path), "new");
-  await Deno.mkdir(join(dir.path, "d.sig"));
-  const error = await assertFailsWith(
-    () => writeSignatureFile(join(dir.path, "d.sig"), "x"),
-    SigningError,
-    "SIGNATURE_WRITE_FAILED",
-  );
-  assertStringIncludes(error.message, "not a regular file");
-  await assertFailsWith(
-    () => writeSignatureFile(join(dir.path, "missing", "model.sig"), "x"),
-    SigningError,
-    "SIGNATURE_WRITE_FAILED",
-  );
-  const names = [];
-  for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
-  assertEquals(names.sort(), ["d.sig", "model.sig"]);
 });
 
 Deno.test("interactiveIdentityToken() fails on a refused sign-in and times out on a forged state", async () => {

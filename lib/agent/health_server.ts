@@ -7,6 +7,7 @@
  * @module
  */
 
+import { escapeLine } from "../_escape.ts";
 import { ConfigError } from "../errors.ts";
 
 /** What the probes report. */
@@ -79,8 +80,8 @@ export function respond(request: Request, state: ProbeState): Response {
   }
   if (path === "/ready" || path === "/readyz") {
     return state.ready && state.alive
-      ? new Response(`ready\n${state.reason}\n`, { status: 200, headers })
-      : new Response(`not ready\n${state.reason}\n`, { status: 503, headers });
+      ? new Response(`ready\n${escapeLine(state.reason)}\n`, { status: 200, headers })
+      : new Response(`not ready\n${escapeLine(state.reason)}\n`, { status: 503, headers });
   }
   return new Response("not found\n", { status: 404, headers });
 }

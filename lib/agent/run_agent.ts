@@ -6,6 +6,7 @@
  * @module
  */
 
+import { escapeLine, stringifyLine } from "../_escape.ts";
 import type { VerifyConfig } from "../config/config.ts";
 import { EXIT_OK, toModelVerifyError } from "../errors.ts";
 import { jsonLine, verifyResultFields } from "../report/json.ts";
@@ -286,8 +287,8 @@ export function createLog(
     const extra = Object.entries(fields)
       .concat(code === undefined ? [] : [["code", code]])
       .filter(([k]) => TEXT_FIELDS.includes(k as string))
-      .map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join("");
-    write(`${now.toISOString()} ${level} ${message}${extra}`);
+      .map(([k, v]) => ` ${k}=${stringifyLine(v)}`).join("");
+    write(`${now.toISOString()} ${level} ${escapeLine(message)}${extra}`);
   };
   return {
     info: (event, message, fields) => emit("INFO", event, message, fields),

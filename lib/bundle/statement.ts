@@ -7,7 +7,8 @@
 import { quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./dsse.ts";
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./parse_bundle.ts";
+import { decodeUtf8, scanJson } from "./json_limits.ts";
+import { MAX_JSON_DEPTH, PAYLOAD_JSON_LIMITS } from "./parse_bundle.ts";
 
 /** in-toto Statement v1 `_type`. */
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
@@ -39,12 +40,21 @@ export function parseStatement(payloadType: string, payload: Uint8Array): Statem
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw invalid(`payload type is ${quoteValue(payloadType)}, expected '${IN_TOTO_PAYLOAD_TYPE}'`);
   }
+  const shape = scanJson(payload, PAYLOAD_JSON_LIMITS);
+  if (shape.exceeded === "depth") {
+    throw invalid(`payload nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (shape.exceeded === "values") {
+    throw invalid(
+      `payload holds more than ${PAYLOAD_JSON_LIMITS.maxValues} JSON values (about ` +
+        `${
+          Math.floor(PAYLOAD_JSON_LIMITS.maxValues / 4)
+        } resources), more than model-verify accepts`,
+    );
+  }
   let json: unknown;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(payload);
-    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
-      throw invalid(`payload nests deeper than ${MAX_JSON_DEPTH} levels`);
-    }
+    const text = decodeUtf8(payload);
     json = LONG_NUMBER.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text);
   } catch (error) {
     if (error instanceof InputError) throw error;

@@ -19,7 +19,10 @@ export interface DsseEnvelope {
   payloadType: string;
   /** Raw payload bytes (base64-decoded), exactly as signed. */
   payload: Uint8Array;
+  /** The decoded signatures (at most two are decoded). */
   signatures: DsseSignature[];
+  /** How many signatures the envelope listed, when more than were decoded. */
+  declaredSignatures?: number;
 }
 
 /** The verification material of a bundle, tagged by kind. */

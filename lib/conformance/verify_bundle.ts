@@ -15,10 +15,13 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import nodeCrypto from "node:crypto";
 import type { Bundle } from "@sigstore/bundle";
 import type { TrustMaterial } from "@sigstore/verify";
+import { quoteValue } from "../_escape.ts";
+import { decodeUtf8, scanJson } from "../bundle/json_limits.ts";
+import { BUNDLE_JSON_LIMITS, PAYLOAD_JSON_LIMITS } from "../bundle/parse_bundle.ts";
+import { readSignatureFile } from "../read_files.ts";
 import {
   ConfigError,
   InputError,
@@ -221,16 +224,22 @@ function usage(reason: string): never {
 }
 
 async function readJson(path: string): Promise<unknown> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await readSignatureFile(path); // 64 MiB cap, FIFO-safe
   } catch (error) {
     throw new InputError("BUNDLE_UNREADABLE", `Cannot read bundle '${path}': ${messageOf(error)}`, {
       cause: error,
     });
   }
   try {
-    return JSON.parse(text);
+    if (scanJson(bytes, BUNDLE_JSON_LIMITS).exceeded) {
+      throw new SyntaxError(
+        `nests deeper than ${BUNDLE_JSON_LIMITS.maxDepth} levels or holds more than ` +
+          `${BUNDLE_JSON_LIMITS.maxValues} values`,
+      );
+    }
+    return JSON.parse(decodeUtf8(bytes));
   } catch (error) {
     throw new InputError(
       "SIGSTORE_BUNDLE_INVALID",
@@ -287,14 +296,15 @@ function checkSubject(bundle: Bundle, sha256: string, source: string): void {
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new InputError(
       "DSSE_NOT_IN_TOTO",
-      `Bundle '${source}' has DSSE payload type '${envelope.payloadType}'; expected ` +
+      `Bundle '${source}' has DSSE payload type ${quoteValue(envelope.payloadType)}; expected ` +
         `'${IN_TOTO_PAYLOAD_TYPE}' to match the artifact against its subjects`,
     );
   }
   let subjects: unknown;
   try {
-    subjects = (JSON.parse(Buffer.from(envelope.payload).toString("utf8")) as { subject?: unknown })
-      .subject;
+    const payload = new Uint8Array(envelope.payload);
+    if (scanJson(payload, PAYLOAD_JSON_LIMITS).exceeded) throw new SyntaxError("too complex");
+    subjects = (JSON.parse(decodeUtf8(payload)) as { subject?: unknown }).subject;
   } catch (error) {
     throw new InputError(
       "IN_TOTO_MALFORMED",

@@ -263,3 +263,32 @@ Deno.test("inVerifyBundleTerms() turns the TUF advice into --trusted-root", () =
     "--staging and --trusted-root",
   );
 });
+
+Deno.test("verify-bundle refuses a bundle of millions of values before parsing it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/hostile.json`;
+    await Deno.writeTextFile(path, `{"x":[${new Array(200_000).fill("{}").join(",")}]}`);
+    const { runVerifyBundle } = await import("./verify_bundle.ts");
+    const { InputError } = await import("../errors.ts");
+    let error: unknown;
+    try {
+      await runVerifyBundle([
+        "--bundle",
+        path,
+        "--key",
+        `${dir}/none.pem`,
+        "sha256:" + "0".repeat(64),
+      ], {
+        env: {},
+      });
+    } catch (e) {
+      error = e;
+    }
+    if (!(error instanceof InputError) || error.code !== "SIGSTORE_BUNDLE_INVALID") {
+      throw new Error(`expected SIGSTORE_BUNDLE_INVALID, got ${String(error)}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { stringifyLine } from "../_escape.ts";
+
 /** Levels of a log line, lower case. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
 
@@ -57,7 +59,8 @@ export type LogEvent = keyof typeof LOG_EVENTS;
  */
 export function jsonLine(record: LogRecord, now: Date = new Date()): string {
   const { level, event, message, ...fields } = record;
-  return JSON.stringify({ timestamp: now.toISOString(), level, event, message, ...fields });
+  // Escaped and length-capped: messages and fields carry names from the model and the signature.
+  return stringifyLine({ timestamp: now.toISOString(), level, event, message, ...fields });
 }
 
 /** Seconds rounded to milliseconds, as a number (`0.25`, not `0.2500001`). */

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { escapeLine } from "../_escape.ts";
 import { EXTRA_ENV } from "../config/options.ts";
 import type { ModelVerifyError } from "../errors.ts";
 
@@ -97,9 +98,12 @@ export async function writeTerminationMessage(
   }
 }
 
-/** Collapses all whitespace runs (newlines included) to one space and cuts to `maxBytes`. */
+/**
+ * Collapses all whitespace runs (newlines included) to one space, escapes what is left that a
+ * viewer would act on ({@link escapeLine}) and cuts to `maxBytes`.
+ */
 function toOneLine(text: string, maxBytes: number): string {
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = escapeLine(text.replace(/\s+/g, " ").trim());
   const encoder = new TextEncoder();
   if (encoder.encode(line).length <= maxBytes) return line;
   const ellipsis = "…";

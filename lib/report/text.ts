@@ -1,9 +1,12 @@
 /**
- * Text rendering of results and errors. Pure: values in, strings out.
+ * Text rendering of results and errors. Pure: values in, strings out. Every value that can come
+ * from a signature, a certificate, a file name or an error message passes through
+ * {@link escapeLine} here, so no line can carry a control sequence or a second line.
  *
  * @module
  */
 
+import { escapeLine } from "../_escape.ts";
 import type { DigestResult } from "../digest_model.ts";
 import type { ModelVerifyError } from "../errors.ts";
 import type { SignResult } from "../sign/sign_model.ts";
@@ -18,9 +21,9 @@ export function formatVerifySuccess(result: VerifyResult): string {
   const lines = [
     "Verification succeeded",
     `  method:      ${result.method}`,
-    `  signer:      ${result.signer.description}`,
-    `  model:       ${result.modelPath}` +
-    (result.modelName ? ` (signed as '${result.modelName}')` : ""),
+    `  signer:      ${escapeLine(result.signer.description)}`,
+    `  model:       ${escapeLine(result.modelPath)}` +
+    (result.modelName ? ` (signed as '${escapeLine(result.modelName, 200)}')` : ""),
     `  files:       ${result.files} (${counted(result.resources, "resource")}, ${hashing}), ` +
     `${formatBytes(result.bytes)}`,
     `  root digest: ${result.rootDigest}`,
@@ -31,12 +34,12 @@ export function formatVerifySuccess(result: VerifyResult): string {
 
 /** The failure line model_signing prints, followed by nothing else. */
 export function formatVerifyFailure(error: ModelVerifyError): string {
-  return `Verification failed with error: ${error.message}`;
+  return `Verification failed with error: ${escapeLine(error.message)}`;
 }
 
 /** Warnings, one `WARNING:` line each. */
 export function formatWarnings(warnings: readonly string[]): string[] {
-  return warnings.map((w) => `WARNING: ${w}`);
+  return warnings.map((w) => `WARNING: ${escapeLine(w)}`);
 }
 
 /** `digest` output on stdout: the root digest alone (`sha256:<hex>`), one line. */
@@ -46,12 +49,13 @@ export function formatDigest(result: DigestResult): string {
 
 /** `digest`'s summary for stderr: `3 files, 1.00 MiB (1048726 bytes) in /work/model`. */
 export function formatDigestSummary(result: DigestResult): string {
-  return `${counted(result.files, "file")}, ${formatBytes(result.bytes)} in ${result.modelPath}`;
+  return `${counted(result.files, "file")}, ${formatBytes(result.bytes)} in ` +
+    escapeLine(result.modelPath);
 }
 
 /** `sign` output. */
 export function formatSignSuccess(result: SignResult): string {
-  return `Signing succeeded\n  signature:   ${result.signaturePath}\n` +
+  return `Signing succeeded\n  signature:   ${escapeLine(result.signaturePath)}\n` +
     `  files:       ${result.files} (${counted(result.resources, "resource")})\n` +
     `  root digest: ${result.rootDigest}`;
 }
@@ -67,4 +71,10 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]} (${bytes} bytes)`;
+}
+
+/** The failure line of `sign`, `digest` and the other commands. */
+export function formatCommandFailure(command: string, error: ModelVerifyError): string {
+  const message = escapeLine(error.message);
+  return command === "sign" ? `Signing failed with error: ${message}` : `Error: ${message}`;
 }

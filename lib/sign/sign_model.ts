@@ -7,7 +7,7 @@
 
 import { constants, createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
 import { basename } from "node:path";
-import type { X509Certificate } from "@sigstore/core";
+import { Buffer } from "node:buffer";
 import { buildBundle, buildStatement, type BundleMaterial } from "../bundle/build_bundle.ts";
 import { pae } from "../bundle/dsse.ts";
 import type { SignConfig } from "../config/resolve_config.ts";
@@ -18,6 +18,8 @@ import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
 import { buildIgnoreList, unmatchedWarning } from "../tree/ignore.ts";
 import { type ModelFile, resolveModelRoot, walkModel } from "../tree/walk_model.ts";
 import { loadTrustAnchors } from "../verify/certificate.ts";
+import type { Certificate } from "../verify/x509.ts";
+import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
 import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
 import { requestTimestamp } from "./timestamp_request.ts";
 
@@ -38,9 +40,10 @@ export interface SignResult {
  * @throws {InputError} `MODEL_EMPTY`, `SHARDS_EMPTY_FILE`, `SHARDS_COLON_NAME`
  */
 export async function signModel(config: SignConfig): Promise<SignResult> {
+  await checkSignatureTarget(config.signaturePath);
   const signer = await loadSigner(config);
   const statement = await buildModelStatement(config);
-  await Deno.writeTextFile(config.signaturePath, await signer.bundle(statement.payload));
+  await writeSignature(config.signaturePath, await signer.bundle(statement.payload));
   return {
     signaturePath: config.signaturePath,
     rootDigest: statement.rootDigest,
@@ -237,7 +240,7 @@ async function certificateMaterial(
   publicKey: KeyObject,
 ): Promise<BundleMaterial> {
   const leaf = await readCertificates(config.signingCertificatePath!);
-  const leafKey = createPublicKey({ key: leaf[0]!.publicKey, format: "der", type: "spki" });
+  const leafKey = createPublicKey({ key: Buffer.from(leaf[0]!.spki), format: "der", type: "spki" });
   if (!leafKey.equals(publicKey)) {
     throw new TrustMaterialError(
       "KEY_MISMATCH",
@@ -249,11 +252,11 @@ async function certificateMaterial(
   for (const path of config.certificateChainPaths) chain.push(...await readCertificates(path));
   return {
     kind: "x509CertificateChain",
-    certificates: [leaf[0]!, ...chain].map((c) => new Uint8Array(c.root.toDER())),
+    certificates: [leaf[0]!, ...chain].map((c) => c.der),
   };
 }
 
-async function readCertificates(path: string): Promise<X509Certificate[]> {
+async function readCertificates(path: string): Promise<Certificate[]> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);

@@ -37,7 +37,7 @@ import { parseSigstoreBundle, verifySigstoreBundle } from "../verify/sigstore.ts
 import { expectedIdentity, type IdentityToken } from "./identity_token.ts";
 import { buildModelStatement, type SignResult } from "./sign_model.ts";
 import { SigningError } from "./signing_error.ts";
-import { writeSignatureFile } from "./sigstore_write.ts";
+import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
 import {
   checkTokenSource,
   obtainIdentityToken,
@@ -119,12 +119,13 @@ export async function signModelWithSigstore(
   };
   // Usage errors and bad explicit tokens before hashing; the token itself after it, fresh.
   await checkTokenSource(tokenRequest, tokenDeps);
+  await checkSignatureTarget(config.signaturePath);
   const statement = await buildModelStatement(config);
   const token = await obtainIdentityToken(tokenRequest, tokenDeps);
   deps.onToken?.(token);
   const bundleJson = await createBundle(statement.payload, token, instance, deps);
   const checked = checkNewBundle(bundleJson, token, instance);
-  await writeSignatureFile(config.signaturePath, JSON.stringify(bundleJson, null, 2) + "\n");
+  await writeSignature(config.signaturePath, JSON.stringify(bundleJson, null, 2) + "\n");
   return {
     signaturePath: config.signaturePath,
     rootDigest: statement.rootDigest,

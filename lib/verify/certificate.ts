@@ -1,56 +1,73 @@
 /**
  * The `certificate` method: the bundle's X.509 chain (leaf first) must reach a self-signed
- * certificate among the user's trust anchors, every certificate on the path valid at the leaf's
- * notBefore time (as upstream), the leaf allowed to sign; then the DSSE signature must verify with
- * the leaf's key.
+ * certificate among the user's trust anchors under the rules of `cert_path.ts` (RFC 5280 path
+ * validation as OpenSSL enforces it for model_signing), at the leaf's notBefore time (as
+ * upstream); the leaf must allow signing; then the DSSE signature must verify with the leaf's
+ * key. Certificates are decoded strictly (`x509.ts`): a malformed one in the signature fails the
+ * verification (exit 1), one in a `--certificate_chain` file is a configuration error (exit 2).
  *
  * @module
  */
 
-import { createPublicKey, X509Certificate as NodeX509 } from "node:crypto";
-import { X509Certificate } from "@sigstore/core";
+import { escapeName } from "../_escape.ts";
 import type { ParsedBundle } from "../bundle/types.ts";
 import { InputError, SignatureError, TrustMaterialError } from "../errors.ts";
+import { publicKeyOf, validatePath } from "./cert_path.ts";
 import { verifyDsseSignature } from "./dsse_signature.ts";
 import { describeKey } from "./public_key.ts";
 import type { VerifiedSignature } from "./types.ts";
+import {
+  type Certificate,
+  formatName,
+  hasKeyUsage,
+  KEY_USAGE,
+  OID,
+  parseCertificate,
+} from "./x509.ts";
 
-const EKU_OID = "2.5.29.37";
-const CODE_SIGNING_OID = "1.3.6.1.5.5.7.3.3";
-/** Longest certificate path followed. */
-const MAX_PATH = 10;
+/** Most certificates read from one `--certificate_chain` file. */
+export const MAX_ANCHORS_PER_FILE = 1000;
 
 /** A trusted certificate from a `--certificate_chain` file. */
 export interface TrustAnchor {
-  certificate: X509Certificate;
+  certificate: Certificate;
   source: string;
 }
 
 /**
  * Reads every PEM certificate of a `--certificate_chain` file.
  *
- * @throws {TrustMaterialError} `CERTIFICATE_INVALID` when the file holds no certificate or a
- * block cannot be parsed
+ * @throws {TrustMaterialError} `CERTIFICATE_INVALID` when the file holds no certificate, too
+ * many, or a block that is not a well-formed certificate
  */
 export function loadTrustAnchors(bytes: Uint8Array, source: string): TrustAnchor[] {
+  const where = `'${escapeName(source)}'`;
   const text = new TextDecoder().decode(bytes);
   const blocks = text.match(
-    /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g,
+    /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g,
   ) ?? [];
   if (blocks.length === 0) {
     throw new TrustMaterialError(
       "CERTIFICATE_INVALID",
-      `Certificate chain file '${source}' holds no PEM certificate ('-----BEGIN CERTIFICATE-----')`,
+      `Certificate chain file ${where} holds no PEM certificate ('-----BEGIN CERTIFICATE-----')`,
+    );
+  }
+  if (blocks.length > MAX_ANCHORS_PER_FILE) {
+    throw new TrustMaterialError(
+      "CERTIFICATE_INVALID",
+      `Certificate chain file ${where} holds ${blocks.length} certificates, more than the ` +
+        `${MAX_ANCHORS_PER_FILE} accepted`,
     );
   }
   return blocks.map((pem, i) => {
     try {
-      return { certificate: X509Certificate.parse(pem), source };
+      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
+      return { certificate: parseCertificate(Uint8Array.fromBase64(body)), source };
     } catch (error) {
       throw new TrustMaterialError(
         "CERTIFICATE_INVALID",
-        `Certificate ${i + 1} in '${source}' cannot be parsed: ${
-          error instanceof Error ? error.message : error
+        `Certificate ${i + 1} in ${where} is not a valid X.509 certificate: ${
+          escapeName(error instanceof Error ? error.message : String(error))
         }`,
         { cause: error },
       );
@@ -61,8 +78,9 @@ export function loadTrustAnchors(bytes: Uint8Array, source: string): TrustAnchor
 /**
  * Verifies a bundle made with `model_signing sign certificate`.
  *
- * @throws {SignatureError} `CHAIN_UNTRUSTED`, `CERTIFICATE_EXPIRED`, `CERTIFICATE_USAGE`,
- * `SIGNATURE_INVALID`
+ * @throws {InputError} `SIGNATURE_MALFORMED` for a certificate that cannot be decoded
+ * @throws {SignatureError} `CHAIN_UNTRUSTED`, `CERTIFICATE_EXPIRED`, `CERTIFICATE_INVALID`,
+ * `CERTIFICATE_USAGE`, `SIGNATURE_INVALID`
  */
 export function verifyWithCertificate(
   bundle: ParsedBundle,
@@ -72,34 +90,23 @@ export function verifyWithCertificate(
 ): VerifiedSignature {
   const chain = bundleCertificates(bundle);
   const leaf = chain[0]!;
+  const sources = [...new Set(anchors.map((a) => `'${escapeName(a.source)}'`))].join(", ");
+  // At the leaf's notBefore, or (RFC 3161 timestamps verified) at every timestamp's time.
   const times = verifiedTimes.length > 0 ? verifiedTimes : [leaf.notBefore];
-  const path = buildPath(leaf, chain.slice(1), anchors);
-  path.forEach((cert, i) => {
-    const at = times.find((t) => !cert.validForDate(t));
-    if (at !== undefined) {
-      throw new SignatureError(
-        "CERTIFICATE_EXPIRED",
-        `Certificate '${subjectOf(cert)}' is not valid at the signing time ${at.toISOString()} ` +
-          `(valid ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`,
-      );
-    }
-    if (i > 0 && (!cert.isCA || cert.extKeyUsage?.keyCertSign === false)) {
-      throw new SignatureError(
-        "CHAIN_UNTRUSTED",
-        `Certificate '${subjectOf(cert)}' signs another certificate but is not a CA`,
-      );
-    }
-  });
+  let path: ReturnType<typeof validatePath> = [];
+  for (const at of times) {
+    path = validatePath(leaf, chain.slice(1), anchors.map((a) => a.certificate), at, sources);
+  }
   if (!canSign(leaf)) {
     throw new SignatureError(
       "CERTIFICATE_USAGE",
-      `Signing certificate '${subjectOf(leaf)}' allows neither digital signature nor code signing`,
+      `Signing certificate '${
+        formatName(leaf.subject)
+      }' allows neither digital signature nor code ` +
+        "signing",
     );
   }
-  const key = describeKey(
-    createPublicKey({ key: leaf.publicKey, format: "der", type: "spki" }),
-    "the signing certificate",
-  );
+  const key = describeKey(publicKeyOf(leaf), "the signing certificate");
   verifyDsseSignature(bundle.envelope, key.key, key.hash, "sha256", "the signing certificate");
   const root = path[path.length - 1]!;
   return {
@@ -107,14 +114,14 @@ export function verifyWithCertificate(
     payload: bundle.envelope.payload,
     signer: {
       method: "certificate",
-      description: `certificate '${subjectOf(leaf)}' (${key.description}) issued under ` +
-        `'${subjectOf(root)}'`,
+      description: `certificate '${formatName(leaf.subject)}' (${key.description}) issued ` +
+        `under '${formatName(root.subject)}'`,
     },
     warnings: [],
   };
 }
 
-function bundleCertificates(bundle: ParsedBundle): X509Certificate[] {
+function bundleCertificates(bundle: ParsedBundle): Certificate[] {
   const material = bundle.material;
   const ders = material.kind === "x509CertificateChain"
     ? material.certificates
@@ -124,82 +131,34 @@ function bundleCertificates(bundle: ParsedBundle): X509Certificate[] {
   if (ders.length === 0) {
     throw new SignatureError(
       "MATERIAL_MISMATCH",
-      `Signature '${bundle.source}' holds a public key, not a certificate chain: verify it with ` +
-        "the key method",
+      `Signature '${escapeName(bundle.source)}' holds a public key, not a certificate chain: ` +
+        "verify it with the key method",
     );
   }
   return ders.map((der, i) => {
     try {
-      return X509Certificate.parse(Buffer.from(der));
+      return parseCertificate(der);
     } catch (error) {
       throw new InputError(
         "SIGNATURE_MALFORMED",
-        `Certificate ${i} in signature '${bundle.source}' cannot be parsed`,
+        `Certificate ${i} in signature '${
+          escapeName(bundle.source)
+        }' is not a valid X.509 certificate: ${
+          escapeName(error instanceof Error ? error.message : String(error))
+        }`,
         { cause: error },
       );
     }
   });
 }
 
-/**
- * Follows issuers from the leaf through the bundle's certificates and the anchors until a
- * self-signed anchor. Issuers are found by name and confirmed by signature, never by name alone.
- */
-function buildPath(
-  leaf: X509Certificate,
-  intermediates: readonly X509Certificate[],
-  anchors: readonly TrustAnchor[],
-): X509Certificate[] {
-  const path = [leaf];
-  let current = leaf;
-  while (path.length <= MAX_PATH) {
-    const anchor = anchors.find((a) => a.certificate.equals(current));
-    if (anchor && isSelfSigned(current)) return path;
-    const issuer = [...anchors.map((a) => a.certificate), ...intermediates].find((candidate) =>
-      !candidate.equals(current) && !path.some((p) => p.equals(candidate)) &&
-      Buffer.compare(candidate.subject, current.issuer) === 0 && safeVerify(current, candidate)
-    );
-    if (!issuer) break;
-    path.push(issuer);
-    current = issuer;
-  }
-  const sources = [...new Set(anchors.map((a) => a.source))].join(", ");
-  throw new SignatureError(
-    "CHAIN_UNTRUSTED",
-    `The signing certificate '${subjectOf(leaf)}' does not chain to a self-signed certificate ` +
-      `in ${sources}; the path ends at '${subjectOf(current)}'`,
-  );
+/** keyUsage digitalSignature, or else extKeyUsage codeSigning, as model_signing checks. */
+function canSign(leaf: Certificate): boolean {
+  return hasKeyUsage(leaf, KEY_USAGE.digitalSignature) ||
+    (leaf.extKeyUsage?.includes(OID.codeSigning) ?? false);
 }
 
-function isSelfSigned(cert: X509Certificate): boolean {
-  return Buffer.compare(cert.subject, cert.issuer) === 0 && safeVerify(cert, cert);
-}
-
-function safeVerify(cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return cert.verify(issuer);
-  } catch {
-    return false;
-  }
-}
-
-function canSign(leaf: X509Certificate): boolean {
-  if (leaf.extKeyUsage?.digitalSignature) return true;
-  const eku = leaf.extension(EKU_OID);
-  if (!eku) return false;
-  try {
-    // extnValue is an OCTET STRING wrapping SEQUENCE OF KeyPurposeId.
-    return eku.valueObj.subs[0]?.subs.some((oid) => oid.toOID() === CODE_SIGNING_OID) ?? false;
-  } catch {
-    return false;
-  }
-}
-
-/** The certificate's subject as text, e.g. `CN=intermediate-ca`. */
-export function subjectOf(cert: X509Certificate): string {
-  try {
-    return new NodeX509(cert.root.toDER()).subject.replaceAll("\n", ", ");
-  } catch {
-    return "(unreadable subject)";
-  }
+/** The certificate's subject as text, e.g. `CN=intermediate-ca`, escaped. */
+export function subjectOf(cert: Certificate): string {
+  return formatName(cert.subject);
 }

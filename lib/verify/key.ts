@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeName, quoteValue } from "../_escape.ts";
 import type { ParsedBundle } from "../bundle/types.ts";
 import { SignatureError } from "../errors.ts";
 import { verifyDsseSignature } from "./dsse_signature.ts";
@@ -28,8 +29,8 @@ export function verifyWithKey(bundle: ParsedBundle, key: LoadedKey): VerifiedSig
     if (material.hint.toLowerCase() !== key.hint) {
       throw new SignatureError(
         "KEY_HINT_MISMATCH",
-        `Key mismatch: the signature '${bundle.source}' was made by the key with hint ` +
-          `${material.hint}, but the given public key has hint ${key.hint}`,
+        `Key mismatch: the signature '${escapeName(bundle.source)}' was made by the key with ` +
+          `hint ${quoteValue(material.hint)}, but the given public key has hint ${key.hint}`,
       );
     }
   } else if (material.kind === "publicKey") {

@@ -39,6 +39,14 @@ export interface CertOptions {
   startDate?: string;
   endDate?: string;
   curve?: "P-256" | "P-384";
+  /** pathLenConstraint of a CA. */
+  pathLen?: number;
+  /** keyUsage of a CA instead of `keyCertSign,cRLSign`. */
+  caKeyUsage?: string;
+  /** More extension lines for the OpenSSL extension file (e.g. a critical unknown OID). */
+  extraExtensions?: string[];
+  /** Digest the issuer signs with (OpenSSL `-md`), default sha256. */
+  md?: string;
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -68,11 +76,16 @@ export async function issue(dir: string, options: CertOptions): Promise<Issued> 
   await Deno.writeTextFile(join(db, "index.txt"), "");
   await Deno.writeTextFile(join(db, "serial"), (serial++).toString(16).padStart(4, "0") + "\n");
   const lines = [
-    options.ca ? "basicConstraints=critical,CA:TRUE" : "basicConstraints=CA:FALSE",
-    options.ca ? "keyUsage=critical,keyCertSign,cRLSign" : "",
+    options.ca
+      ? `basicConstraints=critical,CA:TRUE${
+        options.pathLen === undefined ? "" : `,pathlen:${options.pathLen}`
+      }`
+      : "basicConstraints=CA:FALSE",
+    options.ca ? `keyUsage=critical,${options.caKeyUsage ?? "keyCertSign,cRLSign"}` : "",
     !options.ca && options.keyUsage ? `keyUsage=critical,${options.keyUsage}` : "",
     options.extendedKeyUsage ? `extendedKeyUsage=${options.extendedKeyUsage}` : "",
     "subjectKeyIdentifier=hash",
+    ...(options.extraExtensions ?? []),
   ].filter(Boolean);
   await Deno.writeTextFile(ext, lines.join("\n") + "\n");
   await Deno.writeTextFile(
@@ -85,7 +98,7 @@ export async function issue(dir: string, options: CertOptions): Promise<Issued> 
       `database=${join(db, "index.txt")}`,
       `serial=${join(db, "serial")}`,
       `new_certs_dir=${db}`,
-      "default_md=sha256",
+      `default_md=${options.md ?? "sha256"}`,
       "policy=any",
       "unique_subject=no",
       "copy_extensions=none",
