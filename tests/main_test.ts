@@ -157,8 +157,10 @@ Deno.test("the binary's sandbox refusals say what to do, not 'run again with --a
   assertEquals(result.code, 2, result.stderr);
   const lines = result.stderr.trim().split("\n");
   assert(lines[0]!.startsWith("Signing failed with error: "), result.stderr);
-  assertStringIncludes(lines[0]!, `may not write '${outside}'`);
-  assertStringIncludes(lines[0]!, "below /tmp and /.sigstore");
+  assertStringIncludes(lines[0]!, `Cannot write the signature '${outside}'`);
+  assertStringIncludes(lines[0]!, "may write only below /tmp and /.sigstore");
+  assertStringIncludes(lines[0]!, "--signature");
+  assertEquals(lines[0]!.split("/tmp and /.sigstore").length, 2, "the advice once");
   assertEquals(lines.length, 2, "the failure, then one warning about the termination log");
   assert(lines[1]!.startsWith("WARNING: Cannot write the termination message"), lines[1]);
   assert(!/--allow-write|Unexpected error/.test(result.stderr), result.stderr);

@@ -28,6 +28,8 @@ const SANDBOX = /Requires (\w+) access to ("[^"]*"|[^,]*), run again with the --
  */
 export function explainError(thrown: unknown): ModelVerifyError {
   const typed = toModelVerifyError(thrown);
+  // The signature writer (lib/sign/write_signature.ts) already says what to do about a refusal.
+  if (typed.code === "SIGNATURE_NOT_WRITABLE") return typed;
   const sandbox = findCause(thrown, (e) => e.name === "NotCapable" || SANDBOX.test(e.message));
   if (sandbox) {
     const advice = sandboxAdvice(sandbox.message);

@@ -37,6 +37,7 @@ import { parseSigstoreBundle, verifySigstoreBundle } from "../verify/sigstore.ts
 import { expectedIdentity, type IdentityToken } from "./identity_token.ts";
 import { buildModelStatement, type SignResult } from "./sign_model.ts";
 import { SigningError } from "./signing_error.ts";
+import { checkModelPaths } from "../check_paths.ts";
 import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
 import {
   checkTokenSource,
@@ -119,6 +120,7 @@ export async function signModelWithSigstore(
   };
   // Usage errors and bad explicit tokens before hashing; the token itself after it, fresh.
   await checkTokenSource(tokenRequest, tokenDeps);
+  await checkModelPaths(config, true);
   await checkSignatureTarget(config.signaturePath);
   const statement = await buildModelStatement(config);
   const token = await obtainIdentityToken(tokenRequest, tokenDeps);
