@@ -580,6 +580,30 @@ async function getMaterial(): Promise<Material> {
   return material;
 }
 
+Deno.test("peer matrix expectations: defaults, refusals and named differences", () => {
+  const byName = (name: string) => CASES.find((c) => c.name === name)!;
+  const want = (c: string, s: string, v: string) =>
+    JSON.stringify(expected(byName(c), s as never, v as never));
+  const ok = JSON.stringify({ outcome: { sign: "ok", verify: "pass", tamper: "fail" }, names: [] });
+  if (want("nested-key", "go", "model_signing") !== ok) throw new Error("default outcome changed");
+  if (!want("symlinks-refused", "model-verify", "go").includes('"sign":"refused"')) {
+    throw new Error("symlinks without --allow-symlinks must be refused by every signer");
+  }
+  if (!want("single-file", "go", "model-verify").includes("go-single-file-named-dot")) {
+    throw new Error("go-single-file-named-dot does not apply where it should");
+  }
+  for (const name of Object.keys(KNOWN_DIFFERENCES)) {
+    const hits = CASES.flatMap((c) =>
+      ["model-verify", "model_signing", "go"].flatMap((s) =>
+        ["model-verify", "model_signing", "model_signing API", "go"].filter((v) =>
+          KNOWN_DIFFERENCES[name]!.applies(c, s as never, v as never)
+        )
+      )
+    );
+    if (hits.length === 0) throw new Error(`known difference ${name} applies to no pair`);
+  }
+});
+
 for (const impl of IMPLS) {
   if (installed(impl)) continue;
   const reason = impl === "go" ? GO_PEER.missing : PYTHON_PEER.missing;
