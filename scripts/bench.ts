@@ -24,7 +24,15 @@ import { hashJobs } from "../lib/manifest/hash_jobs.ts";
 import { planJobs } from "../lib/manifest/plan_jobs.ts";
 import { walkModel } from "../lib/tree/walk_model.ts";
 import { compilePermissionFlags, compileTaskWords } from "../tests/_compile_flags.ts";
-import { ourVerifyCommand, peerRows, peerTools, preparePeerBench } from "./bench_peers.ts";
+import {
+  ourVerifyCommand,
+  type PeerMeasurement,
+  peerMedian,
+  peerRows,
+  peerTools,
+  preparePeerBench,
+  timedCpu,
+} from "./bench_peers.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const MIB = 1 << 20;
@@ -150,10 +158,10 @@ async function main(): Promise<void> {
       if (data.files.length >= 1000) add("deno-floor", await denoFloor(files, cpus));
       if (peerSetup) {
         const [ours, ourArgs] = ourVerifyCommand(modelDir, peerSetup, values.bin);
-        add("mv-verify", await timed(timeBin, ours, ourArgs));
+        add("mv-verify", await timedCpu(timeBin, ours, ourArgs));
         for (const tool of peers.tools) {
           const [command, args] = tool.command(modelDir, peerSetup.signature, peerSetup.publicKey);
-          add(tool.key, await timed(timeBin, command, args));
+          add(tool.key, await timedCpu(timeBin, command, args));
         }
       }
       say(
@@ -162,9 +170,9 @@ async function main(): Promise<void> {
       );
     }
     rows.push(...tableRows(shape, bytes, largest[1], results));
-    const med = (key: string) => median(results.get(key) ?? []);
-    const peerMeasures = peers.tools.map((tool) => ({ ...tool, m: med(tool.key) }));
-    rows.push(...peerRows(shape.name, bytes, med("mv-verify"), peerMeasures, row));
+    const peerMed = (key: string) => peerMedian(results.get(key) as PeerMeasurement[] ?? []);
+    const peerMeasures = peers.tools.map((tool) => ({ ...tool, m: peerMed(tool.key) }));
+    rows.push(...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row));
   }
 
   if (sparseGiB > 0) {

@@ -92,6 +92,55 @@ export function ourVerifyCommand(
   return [Deno.execPath(), ["run", ...compilePermissionFlags(), ...v8, main, ...verify]];
 }
 
+/** A peer-row measurement: wall-clock seconds, CPU seconds (user + system) and peak RSS. */
+export interface PeerMeasurement {
+  seconds: number;
+  cpuSeconds?: number;
+  rssKiB?: number;
+}
+
+/**
+ * Runs a command; wall-clock timed here, CPU time and peak RSS from GNU time when available. CPU
+ * seconds are shown too because on a shared machine the wall clock mostly measures the neighbours.
+ */
+export async function timedCpu(
+  timeBin: string | undefined,
+  command: string,
+  args: string[],
+): Promise<PeerMeasurement> {
+  const out = timeBin ? await Deno.makeTempFile() : undefined;
+  const argv = timeBin ? ["-f", "%U %S %M", "-o", out!, command, ...args] : args;
+  const started = performance.now();
+  const result = await new Deno.Command(timeBin ?? command, {
+    args: argv,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  if (!result.success) {
+    throw new Error(`${command} failed: ${new TextDecoder().decode(result.stderr).slice(-2000)}`);
+  }
+  if (!out) return { seconds };
+  const last = (await Deno.readTextFile(out)).trim().split("\n").at(-1) ?? "";
+  await Deno.remove(out);
+  const [user, system, rss] = last.split(" ").map(Number);
+  return { seconds, cpuSeconds: user! + system!, rssKiB: rss! };
+}
+
+/** Median by wall clock, with the median CPU time and the largest RSS. */
+export function peerMedian(values: PeerMeasurement[]): PeerMeasurement | undefined {
+  if (values.length === 0) return undefined;
+  const mid = <T>(xs: T[]) => xs[Math.floor(xs.length / 2)]!;
+  const seconds = mid(values.map((v) => v.seconds).sort((a, b) => a - b));
+  const cpus = values.flatMap((v) => (v.cpuSeconds === undefined ? [] : [v.cpuSeconds]));
+  const rss = values.flatMap((v) => (v.rssKiB === undefined ? [] : [v.rssKiB]));
+  return {
+    seconds,
+    ...(cpus.length ? { cpuSeconds: mid(cpus.sort((a, b) => a - b)) } : {}),
+    ...(rss.length ? { rssKiB: Math.max(...rss) } : {}),
+  };
+}
+
 /** Signs `modelDir` (files, sha256) with a fresh key; files go to `workDir`. */
 export async function preparePeerBench(modelDir: string, workDir: string): Promise<PeerSetup> {
   await Deno.mkdir(workDir, { recursive: true });
@@ -119,19 +168,24 @@ export async function preparePeerBench(modelDir: string, workDir: string): Promi
 }
 
 /**
- * Table rows: each peer's `verify key`, then model-verify's with its ratio to each peer (peer
- * seconds over model-verify's: above 1, model-verify is faster).
+ * Table rows: each peer's `verify key` (with its CPU seconds), then model-verify's with its ratio
+ * to each peer: peer seconds over model-verify's, wall clock and CPU (above 1, model-verify is
+ * faster / uses less CPU).
  */
 export function peerRows(
   shape: string,
   bytes: number,
-  ours: { seconds: number; rssKiB?: number } | undefined,
-  peers: { label: string; short: string; m: { seconds: number; rssKiB?: number } | undefined }[],
+  ours: PeerMeasurement | undefined,
+  peers: { label: string; short: string; m: PeerMeasurement | undefined }[],
   row: (bytes: number, m: { seconds: number; rssKiB?: number }) => string,
 ): string[] {
   if (!ours) return [];
+  const cpu = (m: PeerMeasurement) =>
+    m.cpuSeconds === undefined ? "" : `CPU ${m.cpuSeconds.toFixed(2)} s`;
   const measured = peers.filter((peer) => peer.m !== undefined);
-  const rows = measured.map((peer) => `| ${shape} | ${peer.label} | ${row(bytes, peer.m!)} | |`);
+  const rows = measured.map((peer) =>
+    `| ${shape} | ${peer.label} | ${row(bytes, peer.m!)} | ${cpu(peer.m!)} |`
+  );
   const ratios = measured.map((peer) =>
     `${(peer.m!.seconds / ours.seconds).toFixed(2)}x ${peer.short}`
   );
