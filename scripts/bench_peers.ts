@@ -186,11 +186,16 @@ export function peerRows(
   const rows = measured.map((peer) =>
     `| ${shape} | ${peer.label} | ${row(bytes, peer.m!)} | ${cpu(peer.m!)} |`
   );
-  const ratios = measured.map((peer) =>
-    `${(peer.m!.seconds / ours.seconds).toFixed(2)}x ${peer.short}`
-  );
+  const ratios = measured.map((peer) => {
+    const wall = `${(peer.m!.seconds / ours.seconds).toFixed(2)}x ${peer.short}`;
+    const both = peer.m!.cpuSeconds !== undefined && ours.cpuSeconds !== undefined;
+    return both ? `${wall} (CPU ${(peer.m!.cpuSeconds! / ours.cpuSeconds!).toFixed(2)}x)` : wall;
+  });
+  const lead = cpu(ours) ? `${cpu(ours)}; ` : "";
   rows.push(
-    `| ${shape} | model-verify CLI \`verify key\` | ${row(bytes, ours)} | ${ratios.join(", ")} |`,
+    `| ${shape} | model-verify CLI \`verify key\` | ${row(bytes, ours)} | ${lead}${
+      ratios.join(", ")
+    } |`,
   );
   return rows;
 }
