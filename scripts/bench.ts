@@ -7,7 +7,8 @@
  * - model-verify in this process (walk + plan + `hashJobs`), and through the CLI
  *   (`deno run main.ts digest`, or `--bin` for a compiled binary), with peak RSS.
  * It checks that both tools agree on every file's digest, and measures peak RSS of the CLI on a
- * sparse file of `--sparse-gib` GiB. Prints a Markdown table for BENCHMARKS.md.
+ * sparse file of `--sparse-gib` GiB. Peer rows (scripts/bench_peers.ts): `verify key` timed for
+ * model-verify, model_signing 1.1.1 and the Go CLI. Prints a Markdown table for BENCHMARKS.md.
  *
  * Usage: deno task bench [--dir DIR] [--runs 3] [--shapes big,shards,small,big-sharded]
  *        [--big-gib 2] [--sparse-gib 20] [--bin dist/model-verify]
@@ -23,6 +24,15 @@ import { hashJobs } from "../lib/manifest/hash_jobs.ts";
 import { planJobs } from "../lib/manifest/plan_jobs.ts";
 import { walkModel } from "../lib/tree/walk_model.ts";
 import { compilePermissionFlags, compileTaskWords } from "../tests/_compile_flags.ts";
+import {
+  ourVerifyCommand,
+  type PeerMeasurement,
+  peerMedian,
+  peerRows,
+  peerTools,
+  preparePeerBench,
+  timedCpu,
+} from "./bench_peers.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const MIB = 1 << 20;
@@ -115,6 +125,8 @@ async function main(): Promise<void> {
   const wanted = values.shapes.split(",").map((s) => s.trim()).filter(Boolean);
 
   say(`# machine\n${(await machine(cpus)).join("\n")}\n`);
+  const peers = peerTools();
+  for (const line of peers.missing) say(line);
   const rows: string[] = [];
   for (const name of wanted) {
     const shape = all.find((s) => s.name === name);
@@ -127,6 +139,9 @@ async function main(): Promise<void> {
     say(`\n## ${shape.name}: ${shape.description} (${data.files.length} files, ${gib(bytes)})`);
     say("warming the page cache and cross-checking digests with openssl...");
     await crossCheck(modelDir, files, shape.shardSize);
+    const peerSetup = shape.shardSize
+      ? undefined
+      : await preparePeerBench(modelDir, join(dir, "peers", shape.name));
 
     const results = new Map<string, Measurement[]>();
     const add = (key: string, m: Measurement) => results.set(key, [...results.get(key) ?? [], m]);
@@ -141,12 +156,23 @@ async function main(): Promise<void> {
       add("mv-lib", lib.all);
       if (!shape.shardSize) add("mv-cli", await cliDigest(modelDir, timeBin, values.bin));
       if (data.files.length >= 1000) add("deno-floor", await denoFloor(files, cpus));
+      if (peerSetup) {
+        const [ours, ourArgs] = ourVerifyCommand(modelDir, peerSetup, values.bin);
+        add("mv-verify", await timedCpu(timeBin, ours, ourArgs));
+        for (const tool of peers.tools) {
+          const [command, args] = tool.command(modelDir, peerSetup.signature, peerSetup.publicKey);
+          add(tool.key, await timedCpu(timeBin, command, args));
+        }
+      }
       say(
         `  run ${run}: ` +
           [...results].map(([k, v]) => `${k} ${v.at(-1)!.seconds.toFixed(2)} s`).join(", "),
       );
     }
     rows.push(...tableRows(shape, bytes, largest[1], results));
+    const peerMed = (key: string) => peerMedian(results.get(key) as PeerMeasurement[] ?? []);
+    const peerMeasures = peers.tools.map((tool) => ({ ...tool, m: peerMed(tool.key) }));
+    rows.push(...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row));
   }
 
   if (sparseGiB > 0) {
