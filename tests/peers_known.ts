@@ -116,14 +116,6 @@ export const KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
         ? { sign: "refused", verify: "-", tamper: "-" }
         : { verify: "fail", tamper: "fail" },
   },
-  "mv-bug-non-bmp-order": {
-    why: "model-verify orders resources by UTF-16 code units, the spec (section 5.2.1) by code " +
-      "point; Go checks the order and refuses model-verify's manifest when a name has a " +
-      "character above U+FFFF and another in U+E000..U+FFFF",
-    applies: (c, signer, verifier) =>
-      c.name === "unicode-names" && signer === "model-verify" && verifier === "go",
-    outcome: { verify: "fail", tamper: "fail" },
-  },
   "go-cli-signs-sha256-files-only": {
     why: "the Go CLI v0.0.3 has no flag for the hash or shards: it signs files/sha256 only",
     applies: (c, signer) => signer === "go" && nonDefaultHashing(c),
