@@ -6,11 +6,23 @@
  *
  * Sigstore verification uses the embedded production trusted root (`--offline`) unless
  * `--use-staging` is given, so the suite runs without network; keyless signing is not offered.
+ * `benchmark-model --operation hash` times the manifest alone (walk and hash, no signature), as
+ * the suite's benchmark harness asks for its hash scenarios (docs/oms_semantics.md).
  *
  * @module
  */
 
+import { join } from "node:path";
 import { run } from "../main.ts";
+import { DEFAULT_SIGNATURE_NAME } from "../lib/config/config.ts";
+import { InputError } from "../lib/errors.ts";
+import { buildManifest } from "../lib/manifest/build_manifest.ts";
+import { HASH_ALGORITHMS, type HashAlgorithm, isHashAlgorithm } from "../lib/manifest/engines.ts";
+import { computeRootDigest, type Serialization } from "../lib/manifest/manifest.ts";
+import { escapeName } from "../lib/_escape.ts";
+import { explainError } from "../lib/report/explain_error.ts";
+import { buildIgnoreList } from "../lib/tree/ignore.ts";
+import { resolveModelRoot, walkModel } from "../lib/tree/walk_model.ts";
 
 /** What one adapter invocation turned into. */
 export interface AdapterPlan {
@@ -38,6 +50,7 @@ const VALUE_FLAGS: Record<string, "one" | "many"> = {
   "--shard-size": "one",
   "--chunk-size": "one",
   "--max-workers": "one",
+  "--warmup": "one",
 };
 const BOOLEAN_FLAGS = new Set(["--ignore-unsigned-files", "--use-staging"]);
 
@@ -154,6 +167,78 @@ export function planVerify(args: AdapterArgs): AdapterPlan {
   return { argv };
 }
 
+/** What `benchmark-model --operation hash` hashes: the model's manifest, with no signature. */
+export interface HashPlan {
+  modelPath: string;
+  ignorePaths: string[];
+  serialization: Pick<Serialization, "method" | "hashType" | "shardSize">;
+  maxWorkers?: number;
+}
+
+/**
+ * Translates `benchmark-model --operation hash` flags: the hash algorithm (default sha256), shard
+ * serialization when `--shard-size` is given (BLAKE3 always hashes whole files, as `sign` does),
+ * and the worker count. `--method` and key material are not needed.
+ */
+export function planHash(args: AdapterArgs): HashPlan {
+  const modelPath = need(args, "--model-path", "the model");
+  const algorithm = one(args, "--hash-algorithm") ?? "sha256";
+  if (!isHashAlgorithm(algorithm)) {
+    throw new AdapterUsageError(
+      `--hash-algorithm must be one of ${HASH_ALGORITHMS.join(", ")}, got '${algorithm}'`,
+    );
+  }
+  const hashType: HashAlgorithm = algorithm;
+  const shardSize = positive(args, "--shard-size");
+  const maxWorkers = positive(args, "--max-workers");
+  const serialization = shardSize === undefined || hashType === "blake3"
+    ? { method: "files" as const, hashType }
+    : { method: "shards" as const, hashType, shardSize };
+  return {
+    modelPath,
+    ignorePaths: args.values.get("--ignore-paths") ?? [],
+    serialization,
+    ...(maxWorkers === undefined ? {} : { maxWorkers }),
+  };
+}
+
+/** An optional positive whole number flag. */
+function positive(args: AdapterArgs, flag: string): number | undefined {
+  const value = one(args, flag);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new AdapterUsageError(`${flag} must be a positive whole number, got '${value}'`);
+  }
+  return n;
+}
+
+/** Hashes the model once as `plan` says; returns its root digest. */
+export async function hashModel(plan: HashPlan, cwd: string): Promise<string> {
+  const { root, kind } = await resolveModelRoot(plan.modelPath);
+  const { ignored } = buildIgnoreList({
+    modelRoot: root,
+    userPaths: kind === "directory" ? plan.ignorePaths : [],
+    cwd,
+    internalPaths: [join(root, DEFAULT_SIGNATURE_NAME)],
+    recordedPaths: [],
+    ignoreGitPaths: true,
+  });
+  const tree = await walkModel(plan.modelPath, { ignored, allowSymlinks: false });
+  if (tree.files.length === 0) {
+    throw new InputError(
+      "MODEL_EMPTY",
+      `Cannot hash '${escapeName(plan.modelPath)}' (--model-path): the model holds no regular file`,
+    );
+  }
+  const { entries } = await buildManifest(
+    tree.files,
+    plan.serialization,
+    plan.maxWorkers === undefined ? {} : { maxWorkers: plan.maxWorkers },
+  );
+  return computeRootDigest(entries);
+}
+
 /** The `capabilities` answer. */
 export function capabilities(version: string): Record<string, unknown> {
   return {
@@ -202,28 +287,72 @@ export async function runAdapter(argv: readonly string[], io: AdapterIo): Promis
   }
 }
 
-/** `benchmark-model`: runs the sign or verify `--repeat` times, prints `{"times_ms": [...]}`. */
+/**
+ * `benchmark-model`: runs the sign, verify or hash `--warmup` times untimed (default 1, as the
+ * suite's reference adapters do: the first run pays for compiling and starting workers), then
+ * `--repeat` times timed, and prints `{"times_ms": [...]}`.
+ */
 async function benchmark(args: AdapterArgs, io: AdapterIo): Promise<number> {
-  const operation = need(args, "--operation", "sign or verify");
-  const repeat = Number(need(args, "--repeat", "number of timed runs"));
-  if (!Number.isSafeInteger(repeat) || repeat < 1 || repeat > 1000) {
-    throw new AdapterUsageError("--repeat must be a whole number from 1 to 1000");
-  }
-  let plan: AdapterPlan;
-  if (operation === "sign") plan = planSign(args);
-  else if (operation === "verify") plan = planVerify(args);
-  else throw new AdapterUsageError("--operation must be sign or verify");
-  const now = io.now ?? (() => performance.now());
-  const times: number[] = [];
+  const operation = need(args, "--operation", "sign, verify or hash");
+  const repeat = count(args, "--repeat", 1, undefined);
+  const warmup = count(args, "--warmup", 0, 1);
+  let once: () => Promise<number>;
   const quiet = { ...io, stdout: () => {} };
-  for (let i = 0; i < repeat; i++) {
-    const start = now();
-    const code = await run(plan.argv, quiet);
-    if (code !== 0) return code;
-    times.push(Math.round((now() - start) * 10) / 10);
+  if (operation === "sign" || operation === "verify") {
+    const plan = operation === "sign" ? planSign(args) : planVerify(args);
+    once = () => run(plan.argv, quiet);
+  } else if (operation === "hash") {
+    const plan = planHash(args);
+    once = async () => {
+      try {
+        await hashModel(plan, io.cwd);
+        return 0;
+      } catch (thrown) {
+        const error = explainError(thrown);
+        io.stderr(`oms_adapter: hashing failed: ${error.message}`);
+        return error.exitCode;
+      }
+    };
+  } else {
+    throw new AdapterUsageError("--operation must be sign, verify or hash");
   }
-  io.stdout(JSON.stringify({ times_ms: times }));
+  const timed = await timeRuns(once, { warmup, repeat, now: io.now ?? (() => performance.now()) });
+  if (typeof timed === "number") return timed;
+  io.stdout(JSON.stringify({ times_ms: timed }));
   return 0;
+}
+
+/**
+ * Calls `once` `warmup` times untimed, then `repeat` times timed; stops at the first non-zero
+ * exit code and returns it, else the times in milliseconds (one decimal).
+ */
+export async function timeRuns(
+  once: () => Promise<number>,
+  options: { warmup: number; repeat: number; now: () => number },
+): Promise<number[] | number> {
+  for (let i = 0; i < options.warmup; i++) {
+    const code = await once();
+    if (code !== 0) return code;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < options.repeat; i++) {
+    const start = options.now();
+    const code = await once();
+    if (code !== 0) return code;
+    times.push(Math.round((options.now() - start) * 10) / 10);
+  }
+  return times;
+}
+
+/** A run count flag from 0 or 1 to 1000. */
+function count(args: AdapterArgs, flag: string, min: number, fallback: number | undefined): number {
+  const value = fallback === undefined ? need(args, flag, "number of timed runs") : one(args, flag);
+  if (value === undefined) return fallback!;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > 1000) {
+    throw new AdapterUsageError(`${flag} must be a whole number from ${min} to 1000`);
+  }
+  return n;
 }
 
 if (import.meta.main) {

@@ -9,12 +9,16 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { run } from "../main.ts";
 import {
   type AdapterIo,
+  hashModel,
   parseAdapterArgs,
+  planHash,
   planSign,
   planVerify,
   runAdapter,
+  timeRuns,
 } from "../scripts/oms_adapter.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { editStatement, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
@@ -111,6 +115,53 @@ Deno.test("the adapter refuses unknown commands and flags, missing values and ke
       ["sign-model", "--method", "sigstore", "--model-path", "/m", "--output-bundle", "/b"],
       ["sign-model", "--method", "key", "--model-path"],
       ["benchmark-model", "--operation", "sign", "--repeat", "0"],
+      ["benchmark-model", "--operation", "digest", "--model-path", "/m", "--repeat", "1"],
+      ["benchmark-model", "--operation", "hash", "--model-path", "/m", "--repeat", "1001"],
+      [
+        "benchmark-model",
+        "--operation",
+        "hash",
+        "--model-path",
+        "/m",
+        "--repeat",
+        "1",
+        "--warmup",
+        "-1",
+      ],
+      [
+        "benchmark-model",
+        "--operation",
+        "hash",
+        "--model-path",
+        "/m",
+        "--repeat",
+        "1",
+        "--hash-algorithm",
+        "md5",
+      ],
+      [
+        "benchmark-model",
+        "--operation",
+        "hash",
+        "--model-path",
+        "/m",
+        "--repeat",
+        "1",
+        "--shard-size",
+        "0",
+      ],
+      [
+        "benchmark-model",
+        "--operation",
+        "hash",
+        "--model-path",
+        "/m",
+        "--repeat",
+        "1",
+        "--max-workers",
+        "1.5",
+      ],
+      ["benchmark-model", "--operation", "hash", "--repeat", "1"],
     ]
   ) {
     const result = await adapter(argv);
@@ -317,4 +368,98 @@ Deno.test("benchmark-model times repeated runs and prints times_ms", async () =>
   ]);
   assertEquals(verify.code, 0, verify.stderr);
   assertEquals(JSON.parse(verify.stdout).times_ms.length, 2);
+});
+
+Deno.test("benchmark-model --operation hash accepts every flag capabilities declares (the harness's sweeps)", async () => {
+  await using dir = await tempDir();
+  const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
+  const caps = JSON.parse((await adapter(["capabilities"])).stdout);
+  const values: Record<string, string[]> = {
+    "--hash-algorithm": caps.hash_algorithms,
+    "--shard-size": ["1048576"],
+    "--max-workers": ["1", "2"],
+  };
+  const base = ["benchmark-model", "--operation", "hash", "--model-path", model, "--repeat", "2"];
+  const plain = await adapter(base);
+  assertEquals(plain.code, 0, plain.stderr);
+  assertEquals(JSON.parse(plain.stdout).times_ms.length, 2);
+  for (const flag of caps.flags as string[]) {
+    assert(values[flag] !== undefined, `no test value for declared flag ${flag}`);
+    for (const value of values[flag]!) {
+      const result = await adapter([...base, flag, value]);
+      assertEquals(result.code, 0, `${flag} ${value}: ${result.stderr}`);
+      assertEquals(JSON.parse(result.stdout).times_ms.length, 2);
+    }
+  }
+});
+
+Deno.test("planHash() picks the algorithm and serialization; BLAKE3 hashes whole files as sign does", () => {
+  const plan = (...extra: string[]) => planHash(parseAdapterArgs(["--model-path", "/m", ...extra]));
+  assertEquals(plan().serialization, { method: "files", hashType: "sha256" });
+  assertEquals(plan("--hash-algorithm", "blake2b", "--shard-size", "4096").serialization, {
+    method: "shards",
+    hashType: "blake2b",
+    shardSize: 4096,
+  });
+  assertEquals(plan("--hash-algorithm", "blake3", "--shard-size", "4096").serialization, {
+    method: "files",
+    hashType: "blake3",
+  });
+  assertEquals(plan("--max-workers", "3").maxWorkers, 3);
+});
+
+Deno.test("hashModel() hashes what `digest` hashes, and fails closed on an empty or missing model", async () => {
+  await using dir = await tempDir();
+  const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
+  const out: string[] = [];
+  const code = await run(["digest", model], {
+    env: {},
+    cwd: dir.path,
+    stdout: (t) => out.push(t),
+    stderr: () => {},
+  });
+  assertEquals(code, 0);
+  const plan = planHash(parseAdapterArgs(["--model-path", model]));
+  assertEquals(`sha256:${await hashModel(plan, dir.path)}`, out.join("").trim());
+  const sharded = planHash(parseAdapterArgs(["--model-path", model, "--shard-size", "1"]));
+  assert((await hashModel(sharded, dir.path)) !== (await hashModel(plan, dir.path)));
+
+  const empty = join(dir.path, "empty");
+  await Deno.mkdir(empty);
+  const hashArgs = (path: string) => [
+    "benchmark-model",
+    "--operation",
+    "hash",
+    "--model-path",
+    path,
+    "--repeat",
+    "1",
+  ];
+  const none = await adapter(hashArgs(empty));
+  assertEquals(none.code, 1);
+  assertStringIncludes(none.stderr, "holds no regular file");
+  assertEquals(none.stdout, "");
+  const missing = await adapter(hashArgs(join(dir.path, "absent")));
+  assert(missing.code !== 0);
+  assertEquals(missing.stdout, "");
+});
+
+Deno.test("timeRuns() runs the warm-up untimed, times each repeat, and stops at a failure", async () => {
+  let calls = 0;
+  let clock = 0;
+  const now = () => clock;
+  const once = () => {
+    calls++;
+    clock += 10;
+    return Promise.resolve(0);
+  };
+  assertEquals(await timeRuns(once, { warmup: 1, repeat: 3, now }), [10, 10, 10]);
+  assertEquals(calls, 4);
+  calls = 0;
+  assertEquals(await timeRuns(once, { warmup: 0, repeat: 2, now }), [10, 10]);
+  assertEquals(calls, 2);
+  let runs = 0;
+  const failsSecond = () => Promise.resolve(++runs === 2 ? 1 : 0);
+  assertEquals(await timeRuns(failsSecond, { warmup: 1, repeat: 3, now }), 1);
+  assertEquals(runs, 2);
 });
