@@ -73,7 +73,7 @@ Deno.test("install_peers.sh when both peers are installed: says so and touches n
   await Deno.writeTextFile(join(peers, "python", `.installed-model-signing-1.1.1-${sum}`), "");
   await Deno.mkdir(join(peers, "go", "bin"), { recursive: true });
   await Deno.writeTextFile(join(peers, "go", "bin", "model-signing"), fake, { mode: 0o755 });
-  await Deno.writeTextFile(join(peers, "go", ".installed-v0.0.3"), "go install ...");
+  await Deno.writeTextFile(join(peers, "go", ".installed-go-v0.0.3"), "go install ...");
   const r = await runProcess("/bin/bash", [SCRIPT], {
     env: { PATH: bin, MODEL_VERIFY_PEERS: peers },
   });

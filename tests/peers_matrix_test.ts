@@ -463,7 +463,7 @@ Deno.test("peer matrix expectations: defaults, refusals and named differences", 
   if (!want("symlinks-refused", "model-verify", "go").includes('"sign":"refused"')) {
     throw new Error("symlinks without --allow-symlinks must be refused by every signer");
   }
-  if (!want("single-file", "go", "model-verify").includes("go-single-file-named-dot")) {
+  if (!want("single-file", "go", "model_signing").includes("go-single-file-named-dot")) {
     throw new Error("go-single-file-named-dot does not apply where it should");
   }
   for (const name of Object.keys(KNOWN_DIFFERENCES)) {
