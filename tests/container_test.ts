@@ -293,7 +293,6 @@ async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
     "--new-session",
     ...["--uid", `${IMAGE_UID}`, "--gid", `${IMAGE_UID}`],
     ...systemBinds(),
-    ...program,
     ...bind("--ro-bind", options.model, "/data"),
     ...Object.entries(options.binds ?? {}).flatMap(([to, from]) => bind("--ro-bind", from, to)),
     ...["--dev", "/dev", "--proc", "/proc"],
@@ -301,6 +300,9 @@ async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
     // The image has /tmp and /.sigstore (read-only under readOnlyRootFilesystem) even without
     // a mount there.
     ...["/tmp", "/.sigstore"].filter((d) => !tmpfs.includes(d)).flatMap((d) => ["--dir", d]),
+    // After the tmpfs mounts, so a checkout under /tmp (bound as is for MODEL_VERIFY_BIN) stays
+    // visible.
+    ...program,
     ...(termination ? bind("--bind", options.terminationLog!, terminationAt) : []),
     ...["--remount-ro", "/"],
     "--clearenv",
