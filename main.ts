@@ -117,7 +117,10 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "sign": {
         if (args.method === undefined || args.method === "sigstore") {
           const { signSigstoreCommand } = await import("./lib/sign/sigstore_command.ts");
-          const signed = await signSigstoreCommand(args, io);
+          const signed = await signSigstoreCommand(args, {
+            ...io,
+            progress: sink(io.progress, logFormat),
+          });
           for (const warning of signed.result.warnings) warn(warning);
           io.stdout(
             logFormat === "json"
@@ -145,7 +148,8 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         }
         await checkModelPaths(config, true);
         const { signModel } = await import("./lib/sign/sign_model.ts");
-        const result = await signModel(config);
+        const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
+        const result = await signModel(config, progress.hooks).finally(() => progress.finish());
         for (const warning of result.warnings) warn(warning);
         io.stdout(logFormat === "json" ? formatSignSuccessJson(result) : formatSignSuccess(result));
         return EXIT_OK;

@@ -14,6 +14,7 @@ import { toSignedManifest } from "./bundle/predicate.ts";
 import { parseStatement } from "./bundle/statement.ts";
 import type { ParsedBundle } from "./bundle/types.ts";
 import type { VerifyConfig } from "./config/config.ts";
+import { trustConfigIgnoredWarning } from "./config/resolve_config.ts";
 import { InputError, IntegrityError, TrustMaterialError } from "./errors.ts";
 import type { HashAlgorithm } from "./manifest/engines.ts";
 import type { HashJob } from "./manifest/hash_file.ts";
@@ -131,8 +132,20 @@ export async function verifyModel(
     files: tree.files.length,
     bytes,
     seconds: (now() - started) / 1000,
-    warnings: [...(config.configWarnings ?? []), ...verified.warnings, ...warnings],
+    warnings: [...configWarnings(config, verified), ...verified.warnings, ...warnings],
   };
+}
+
+/**
+ * The config's warnings, less "--trust_config ignored" when its timestamp authorities verified
+ * the bundle's timestamps (a bundle with timestamps and `--trust-config` always uses them).
+ */
+function configWarnings(config: VerifyConfig, verified: VerifiedSignature): string[] {
+  const all = config.configWarnings ?? [];
+  if (config.method === "sigstore" || config.timestampTrustConfigPath === undefined) return all;
+  if ((verified.signer.timestamps?.length ?? 0) === 0) return all;
+  const ignored = trustConfigIgnoredWarning(config.method);
+  return all.filter((warning) => warning !== ignored);
 }
 
 async function verifySignature(
@@ -181,24 +194,34 @@ async function verifySignature(
 }
 
 /**
- * key and certificate methods: with timestamp authorities given (`--tsa-certificate-chain`), every
- * RFC 3161 timestamp of the bundle must verify; returns their times. Without, returns none.
- * (`--trust_config` stays refused for these methods, as by model_signing and the operator's
- * callers; a trusted root's TSAs go into a PEM file instead.)
+ * key and certificate methods: every RFC 3161 timestamp of the bundle must verify against the
+ * timestamp authorities given: `--tsa-certificate-chain` PEM files (the bundle must then carry a
+ * timestamp), and the `timestampAuthorities` of `--trust-config` when the bundle carries
+ * timestamps (without any, `--trust-config` is ignored with a warning, as the operator passes it
+ * for every method). Returns the verified times; none when no authority applies.
  */
 async function checkTimestamps(bundle: ParsedBundle, config: VerifyConfig): Promise<Date[]> {
   const chains = config.tsaCertificateChainPaths ?? [];
-  if (chains.length === 0) return [];
-  const { loadTsaChain, verifyRfc3161Timestamps } = await import(
+  const trustPath = config.timestampTrustConfigPath;
+  if (chains.length === 0 && trustPath === undefined) return [];
+  const { bundleTimestamps, loadTsaChain, verifyRfc3161Timestamps } = await import(
     "./verify/rfc3161_timestamps.ts"
   );
+  const useTrustConfig = trustPath !== undefined && bundleTimestamps(bundle).length > 0;
+  if (chains.length === 0 && !useTrustConfig) return [];
   const authorities = [];
   for (const path of chains) {
     const text = new TextDecoder().decode(await readTrustFile(path, "--tsa-certificate-chain"));
     authorities.push(loadTsaChain(text, path));
   }
-  const sources = chains.map((p) => `'${p}'`).join(" and ");
-  return verifyRfc3161Timestamps(bundle, authorities, sources);
+  const sources = chains.map((p) => `'${escapeName(p)}'`);
+  if (useTrustConfig) {
+    const { loadTrustConfigFile } = await import("./trust/trusted_root.ts");
+    const loaded = await loadTrustConfigFile(trustPath);
+    authorities.push(...loaded.trustMaterial.timestampAuthorities);
+    sources.push(`--trust-config '${escapeName(trustPath)}'`);
+  }
+  return verifyRfc3161Timestamps(bundle, authorities, sources.join(" and "));
 }
 
 /** Adds verified timestamp times to the signer, checking them first when not done yet. */

@@ -5,7 +5,12 @@
  * "Conformance suite"). Exit codes are model-verify's: 0 success, 1 verification failed, 2 usage.
  *
  * Sigstore verification uses the embedded production trusted root (`--offline`) unless
- * `--use-staging` is given, so the suite runs without network; keyless signing is not offered.
+ * `--use-staging` is given, so the suite runs without network. `sign-model --method sigstore`
+ * signs keylessly (`model-verify sign sigstore`, never interactive) with `--identity-token`, else
+ * `SIGSTORE_ID_TOKEN` / `MODEL_SIGNING_IDENTITY_TOKEN`. `MODEL_SIGNING_TRUST_CONFIG` (a
+ * ClientTrustConfig with a signingConfig) names a private Sigstore for both directions; it wins
+ * over `--use-staging` and `--offline`, so the suite's keyless roundtrips can run against a local
+ * stack (docs/oms_semantics.md).
  * `benchmark-model --operation hash` times the manifest alone (walk and hash, no signature), as
  * the suite's benchmark harness asks for its hash scenarios (docs/oms_semantics.md).
  *
@@ -104,18 +109,40 @@ function many(args: AdapterArgs, option: string, flag: string): string[] {
   return (args.values.get(flag) ?? []).flatMap((v) => [option, v]);
 }
 
-/** Translates `sign-model` flags into `model-verify sign ...`. */
-export function planSign(args: AdapterArgs): AdapterPlan {
+/** The env twin of `--trust-config`: a private Sigstore for keyless sign and verify. */
+export const TRUST_CONFIG_ENV = "MODEL_SIGNING_TRUST_CONFIG";
+
+/** The adapter's surroundings that change a plan. */
+export interface PlanEnv {
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+function trustConfigFromEnv(where: PlanEnv): boolean {
+  return (where.env?.[TRUST_CONFIG_ENV]?.trim() ?? "") !== "";
+}
+
+/**
+ * Translates `sign-model` flags into `model-verify sign ...`. For `--method sigstore` the
+ * token comes from `--identity-token` or the environment, and `MODEL_SIGNING_TRUST_CONFIG`
+ * (read by `sign sigstore` itself) replaces `--use-staging`.
+ */
+export function planSign(args: AdapterArgs, where: PlanEnv = {}): AdapterPlan {
   const method = need(args, "--method", "key, certificate or sigstore");
   const model = need(args, "--model-path", "the model");
   const bundle = need(args, "--output-bundle", "where to write the signature");
-  if (method !== "key" && method !== "certificate") {
-    throw new AdapterUsageError(
-      `sign-model --method ${method} is not offered: model-verify signs with a key or a certificate`,
-    );
+  if (method !== "key" && method !== "certificate" && method !== "sigstore") {
+    throw new AdapterUsageError(`Unknown --method '${method}' (key, certificate or sigstore)`);
   }
   const argv = ["sign", method, "--signature", bundle, "--quiet"];
-  argv.push("--private_key", need(args, "--private-key", `needed by --method ${method}`));
+  if (method === "sigstore") {
+    const token = one(args, "--identity-token");
+    if (token !== undefined) argv.push("--identity_token", token);
+    if (args.booleans.has("--use-staging") && !trustConfigFromEnv(where)) {
+      argv.push("--use_staging");
+    }
+  } else {
+    argv.push("--private_key", need(args, "--private-key", `needed by --method ${method}`));
+  }
   if (method === "certificate") {
     argv.push("--signing_certificate", need(args, "--signing-cert", "needed by certificate"));
     argv.push(...many(args, "--certificate_chain", "--cert-chain"));
@@ -131,8 +158,11 @@ export function planSign(args: AdapterArgs): AdapterPlan {
   return { argv };
 }
 
-/** Translates `verify-model` flags into `model-verify verify ...`. */
-export function planVerify(args: AdapterArgs): AdapterPlan {
+/**
+ * Translates `verify-model` flags into `model-verify verify ...`. Sigstore verifies offline
+ * against the embedded production root, or staging, or `MODEL_SIGNING_TRUST_CONFIG` when set.
+ */
+export function planVerify(args: AdapterArgs, where: PlanEnv = {}): AdapterPlan {
   const method = need(args, "--method", "key, certificate or sigstore");
   const model = need(args, "--model-path", "the model");
   const bundle = one(args, "--bundle") ?? one(args, "--output-bundle");
@@ -154,7 +184,9 @@ export function planVerify(args: AdapterArgs): AdapterPlan {
         "--identity_provider",
         need(args, "--identity-provider", "needed by --method sigstore"),
       );
-      argv.push(args.booleans.has("--use-staging") ? "--use_staging" : "--offline");
+      if (!trustConfigFromEnv(where)) {
+        argv.push(args.booleans.has("--use-staging") ? "--use_staging" : "--offline");
+      }
       break;
     default:
       throw new AdapterUsageError(`Unknown --method '${method}' (key, certificate or sigstore)`);
@@ -243,6 +275,10 @@ export async function hashModel(plan: HashPlan, cwd: string): Promise<string> {
 export function capabilities(version: string): Record<string, unknown> {
   return {
     flags: ["--hash-algorithm", "--shard-size", "--max-workers"],
+    methods: {
+      sign: ["key", "certificate", "sigstore"],
+      verify: ["key", "certificate", "sigstore"],
+    },
     hash_algorithms: ["sha256", "blake2b", "blake3"],
     benchmark_model: true,
     client_version: version,
@@ -269,9 +305,9 @@ export async function runAdapter(argv: readonly string[], io: AdapterIo): Promis
         return 0;
       }
       case "sign-model":
-        return await run(planSign(parseAdapterArgs(rest)).argv, io);
+        return await run(planSign(parseAdapterArgs(rest), io).argv, io);
       case "verify-model":
-        return await run(planVerify(parseAdapterArgs(rest)).argv, io);
+        return await run(planVerify(parseAdapterArgs(rest), io).argv, io);
       case "benchmark-model":
         return await benchmark(parseAdapterArgs(rest), io);
       default:
@@ -299,7 +335,7 @@ async function benchmark(args: AdapterArgs, io: AdapterIo): Promise<number> {
   let once: () => Promise<number>;
   const quiet = { ...io, stdout: () => {} };
   if (operation === "sign" || operation === "verify") {
-    const plan = operation === "sign" ? planSign(args) : planVerify(args);
+    const plan = operation === "sign" ? planSign(args, io) : planVerify(args, io);
     once = () => run(plan.argv, quiet);
   } else if (operation === "hash") {
     const plan = planHash(args);

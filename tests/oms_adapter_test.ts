@@ -20,14 +20,18 @@ import {
   runAdapter,
   timeRuns,
 } from "../scripts/oms_adapter.ts";
+import { startKeylessStack } from "../scripts/oms_local_sigstore.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { editStatement, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
 
-async function adapter(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function adapter(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const io: AdapterIo = {
-    env: {},
+    env,
     cwd: Deno.cwd(),
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
@@ -105,14 +109,14 @@ Deno.test("planSign() and planVerify() translate the adapter protocol into model
   ]);
 });
 
-Deno.test("the adapter refuses unknown commands and flags, missing values and keyless signing (exit 2)", async () => {
+Deno.test("the adapter refuses unknown commands, methods and flags, and missing values (exit 2)", async () => {
   for (
     const argv of [
       [],
       ["frobnicate"],
       ["verify-model", "--method", "key", "--model-path", "/m", "--bogus", "x"],
       ["verify-model", "--method", "key", "--model-path", "/m", "--bundle", "/b"],
-      ["sign-model", "--method", "sigstore", "--model-path", "/m", "--output-bundle", "/b"],
+      ["sign-model", "--method", "ssh", "--model-path", "/m", "--output-bundle", "/b"],
       ["sign-model", "--method", "key", "--model-path"],
       ["benchmark-model", "--operation", "sign", "--repeat", "0"],
       ["benchmark-model", "--operation", "digest", "--model-path", "/m", "--repeat", "1"],
@@ -176,7 +180,143 @@ Deno.test("capabilities lists the hash algorithms and the benchmark command", as
   const caps = JSON.parse(result.stdout);
   assertEquals(caps.hash_algorithms, ["sha256", "blake2b", "blake3"]);
   assertEquals(caps.benchmark_model, true);
+  assertEquals(caps.methods.sign, ["key", "certificate", "sigstore"]);
   assert(typeof caps.client_version === "string");
+});
+
+Deno.test("planSign() --method sigstore: token, staging, no key; MODEL_SIGNING_TRUST_CONFIG wins over staging and --offline", () => {
+  const flags = [
+    "--method",
+    "sigstore",
+    "--model-path",
+    "/m",
+    "--output-bundle",
+    "/b.sig",
+    "--identity-token",
+    "eyJ.x.y",
+    "--use-staging",
+    "--ignore-paths",
+    "/m/a",
+  ];
+  assertEquals(planSign(parseAdapterArgs(flags)).argv, [
+    "sign",
+    "sigstore",
+    "--signature",
+    "/b.sig",
+    "--quiet",
+    "--identity_token",
+    "eyJ.x.y",
+    "--use_staging",
+    "--ignore_paths",
+    "/m/a",
+    "/m",
+  ]);
+  const env = { env: { MODEL_SIGNING_TRUST_CONFIG: "/t.json" } };
+  assert(!planSign(parseAdapterArgs(flags), env).argv.includes("--use_staging"));
+  // Without --identity-token the token comes from the environment (SIGSTORE_ID_TOKEN).
+  assert(!planSign(parseAdapterArgs(flags.slice(0, 6))).argv.includes("--identity_token"));
+  const verify = [
+    "--method",
+    "sigstore",
+    "--model-path",
+    "/m",
+    "--bundle",
+    "/b.sig",
+    "--identity",
+    "a",
+    "--identity-provider",
+    "b",
+  ];
+  assert(planVerify(parseAdapterArgs(verify)).argv.includes("--offline"));
+  const private_ = planVerify(parseAdapterArgs([...verify, "--use-staging"]), env).argv;
+  assert(!private_.includes("--offline") && !private_.includes("--use_staging"));
+});
+
+Deno.test("sign-model --method sigstore against a local Sigstore: the suite's keyless roundtrip classes", async () => {
+  await using dir = await tempDir();
+  await using stack = await startKeylessStack(dir.path);
+  const env = await stack.env();
+  const files = { ...SAMPLE_MODEL, "ignore-me": "left out" };
+  const model = await writeModel(join(dir.path, "model"), files);
+  const bundle = join(dir.path, "bundle.sig");
+  const sign = (extra: string[], environment: Record<string, string> = env) =>
+    adapter([
+      "sign-model",
+      "--method",
+      "sigstore",
+      "--model-path",
+      model,
+      "--output-bundle",
+      bundle,
+      ...extra,
+    ], environment);
+  const verify = (identity = env.SIGSTORE_IDENTITY, extra: string[] = []) =>
+    adapter([
+      "verify-model",
+      "--method",
+      "sigstore",
+      "--model-path",
+      model,
+      "--bundle",
+      bundle,
+      "--identity",
+      identity,
+      "--identity-provider",
+      env.SIGSTORE_ISSUER,
+      ...extra,
+    ], env);
+  // The token by flag, the model's ignore-me left out.
+  const byFlag = await sign([
+    "--identity-token",
+    await stack.token(),
+    "--ignore-paths",
+    join(model, "ignore-me"),
+  ], {
+    MODEL_SIGNING_TRUST_CONFIG: env.MODEL_SIGNING_TRUST_CONFIG,
+  });
+  assertEquals(byFlag.code, 0, byFlag.stderr);
+  const bundleJson = JSON.parse(await Deno.readTextFile(bundle));
+  assert(bundleJson.verificationMaterial.certificate, "a keyless bundle carries its certificate");
+  const payload = JSON.parse(
+    Buffer.from(bundleJson.dsseEnvelope.payload, "base64").toString("utf8"),
+  );
+  assert(!payload.predicate.resources.some((r: { name: string }) => r.name === "ignore-me"));
+  assertEquals((await verify()).code, 0);
+  const wrong = await verify("https://example.com/users/mallory");
+  assertEquals(wrong.code, 1, wrong.stderr);
+  // The token from SIGSTORE_ID_TOKEN; both sides ignore ignore-me, as the suite's cases do.
+  await Deno.remove(bundle);
+  const byEnv = await sign(["--ignore-paths", join(model, "ignore-me")]);
+  assertEquals(byEnv.code, 0, byEnv.stderr);
+  assertEquals((await verify(undefined, ["--ignore-paths", join(model, "ignore-me")])).code, 0);
+  // Tampered content fails.
+  await Deno.writeTextFile(join(model, "config.json"), "tampered");
+  assertEquals((await verify()).code, 1);
+});
+
+Deno.test("sign-model --method sigstore fails closed: no token (exit 2), an expired token (exit 1), nothing written", async () => {
+  await using dir = await tempDir();
+  await using stack = await startKeylessStack(dir.path);
+  const model = await writeModel(join(dir.path, "model"), SAMPLE_MODEL);
+  const bundle = join(dir.path, "bundle.sig");
+  const argv = [
+    "sign-model",
+    "--method",
+    "sigstore",
+    "--model-path",
+    model,
+    "--output-bundle",
+    bundle,
+  ];
+  const trust = { MODEL_SIGNING_TRUST_CONFIG: stack.trustConfigPath };
+  const none = await adapter(argv, trust);
+  assertEquals(none.code, 2, none.stderr);
+  assertStringIncludes(none.stderr, "identity token");
+  const expired = await adapter([...argv, "--identity-token", await stack.token(-60)], trust);
+  assertEquals(expired.code, 1, expired.stderr);
+  assertStringIncludes(expired.stderr, "expired");
+  const written = await Deno.stat(bundle).then(() => true, () => false);
+  assert(!written, "no signature is written after a failure");
 });
 
 Deno.test("roundtrip classes of the suite through the adapter: sign, verify, tamper, extra, missing, ignore", async () => {

@@ -105,10 +105,23 @@ Deno.test("sign key --tsa-url adds a timestamp; verify key checks it against the
   assertEquals((await verify()).code, 0, "without TSA trust the timestamp is not required");
   const withChain = await verify("--tsa-certificate-chain", chain);
   assertEquals(withChain.code, 0, withChain.stderr);
-  // The operator passes --trust_config to every method: key verification ignores it, warning.
-  const ignored = await verify("--trust-config", chain);
-  assertEquals(ignored.code, 0, ignored.stderr);
-  assertStringIncludes(ignored.stderr, "ignored for 'verify key'");
+  // The operator passes --trust_config to every method: its timestamp authorities verify the
+  // timestamps (a trust config of another Sigstore fails, exit 1); the "ignored" warning goes.
+  const trust = await writeTrustConfig(sigstore.clientTrustConfig(), join(dir.path, "t.json"));
+  const otherTrust = await writeTrustConfig(other.clientTrustConfig(), join(dir.path, "o.json"));
+  const byTrust = await verify("--trust-config", trust);
+  assertEquals(byTrust.code, 0, byTrust.stderr);
+  assert(!byTrust.stderr.includes("ignored"), byTrust.stderr);
+  const wrongTrust = await verify("--trust-config", otherTrust);
+  assertEquals(wrongTrust.code, 1, wrongTrust.stderr);
+  assertStringIncludes(wrongTrust.stderr, `--trust-config '${otherTrust}'`);
+  // Together with --tsa-certificate-chain, an authority of either verifies.
+  assertEquals(
+    (await verify("--trust-config", otherTrust, "--tsa-certificate-chain", chain)).code,
+    0,
+  );
+  // A trust config that is not one is a configuration error, not an ignored flag.
+  assertEquals((await verify("--trust-config", chain)).code, 2);
   const untrusted = await verify("--tsa-certificate-chain", otherChain);
   assertEquals(untrusted.code, 1);
   assertStringIncludes(untrusted.stderr, "does not verify against the timestamp authorities");
@@ -134,7 +147,17 @@ Deno.test("sign key --tsa-url adds a timestamp; verify key checks it against the
   const missing = await verify("--tsa-certificate-chain", chain);
   assertEquals(missing.code, 1);
   assertStringIncludes(missing.stderr, "has no RFC 3161 timestamp");
+  // Without a timestamp, --trust-config is ignored with the warning (no timestamp to check).
+  const ignored = await verify("--trust-config", otherTrust);
+  assertEquals(ignored.code, 0, ignored.stderr);
+  assertStringIncludes(ignored.stderr, "ignored for 'verify key'");
 });
+
+/** Writes a trust config (ClientTrustConfig or trusted root JSON) to `path`. */
+async function writeTrustConfig(config: unknown, path: string): Promise<string> {
+  await Deno.writeTextFile(path, JSON.stringify(config));
+  return path;
+}
 
 Deno.test("sign key --tsa-url with an unreachable or failing TSA writes nothing", async () => {
   await using dir = await tempDir();
@@ -206,6 +229,13 @@ Deno.test({
       const result = await runCli([...base, "--tsa-certificate-chain", chain, model]);
       assertEquals(result.code, expected, result.stderr);
       if (expected === 1) assertStringIncludes(result.stderr, "not valid at the signing time");
+      // The same with the TSA from a trust config (the operator's --trust_config).
+      const trust = await writeTrustConfig(
+        sigstore.clientTrustConfig(),
+        join(dir.path, `trust-${expected}.json`),
+      );
+      const byTrust = await runCli([...base, "--trust-config", trust, model]);
+      assertEquals(byTrust.code, expected, byTrust.stderr);
     }
   },
 });
@@ -230,4 +260,37 @@ Deno.test("bundles made by the Go model-signing CLI with --tsa-url verify", asyn
   assertEquals(result.code, 0, result.stderr);
   const bundle = JSON.parse(await Deno.readTextFile(join(GO_FIXTURES, "key-tsa.sig")));
   assertEquals(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps.length, 1);
+});
+
+Deno.test("a Go-made key bundle's timestamp verifies against a --trust-config's timestampAuthorities", async () => {
+  await using dir = await tempDir();
+  await using sigstore = await VirtualSigstore.start();
+  const base = [
+    "verify",
+    "key",
+    "--public-key",
+    join(GO_FIXTURES, "key.pub.pem"),
+    "--signature",
+    join(GO_FIXTURES, "key-tsa.sig"),
+  ];
+  // A trusted root whose only TSA is the one that stamped the Go bundle.
+  const pem = await Deno.readTextFile(join(GO_FIXTURES, "tsa-chain.pem"));
+  const certificates = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END/g)]
+    .map((m) => ({ rawBytes: m[1]!.replace(/\s+/g, "") }));
+  const root = sigstore.trustedRoot() as Record<string, any>;
+  const goTrust = structuredClone(root);
+  goTrust.timestampAuthorities[0].certChain = { certificates };
+  const good = await writeTrustConfig(goTrust, join(dir.path, "go.json"));
+  const bad = await writeTrustConfig(root, join(dir.path, "other.json"));
+  const ok = await runCli([...base, "--trust-config", good, join(GO_FIXTURES, "model")]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assert(!ok.stderr.includes("ignored"), ok.stderr);
+  const wrong = await runCli([...base, "--trust-config", bad, join(GO_FIXTURES, "model")]);
+  assertEquals(wrong.code, 1, wrong.stderr);
+  assertStringIncludes(wrong.stderr, "does not verify against the timestamp authorities");
+  // A trust config without timestampAuthorities cannot verify a timestamp either.
+  delete root.timestampAuthorities;
+  const none = await writeTrustConfig(root, join(dir.path, "none.json"));
+  const noTsa = await runCli([...base, "--trust-config", none, join(GO_FIXTURES, "model")]);
+  assertEquals(noTsa.code, 1, noTsa.stderr);
 });

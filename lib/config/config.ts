@@ -60,6 +60,11 @@ export interface VerifyConfig {
    * bundle's RFC 3161 timestamps must verify.
    */
   tsaCertificateChainPaths?: string[];
+  /**
+   * key and certificate methods: `--trust-config`, whose `timestampAuthorities` verify the
+   * bundle's RFC 3161 timestamps when it carries any (otherwise it is ignored, with a warning).
+   */
+  timestampTrustConfigPath?: string;
 }
 
 /** Options of an `oci://` model. */

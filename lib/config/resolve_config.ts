@@ -285,7 +285,8 @@ export function resolveVerifyConfig(args: ParsedArgs, where: Surroundings): Veri
 /**
  * The model-validation operator appends `--trust_config` whenever the ModelValidation has a
  * clientTrustConfig, also for the key and certificate methods (its Go agent accepts and ignores
- * it there). Accept it for them too, with a warning, instead of failing the pod.
+ * it there). Accept it for them too: its timestamp authorities verify the bundle's RFC 3161
+ * timestamps when it has any; otherwise the warning stays (lib/verify_model.ts drops it).
  */
 function ignoreTrustConfig(
   values: ParsedArgs["values"],
@@ -296,18 +297,28 @@ function ignoreTrustConfig(
   rest.delete("trust-config");
   return {
     values: rest,
-    warnings: [
-      `--trust_config applies to Sigstore only; ignored for 'verify ${method}' ` +
-      "(the model-validation operator passes it whenever the ModelValidation has a " +
-      "clientTrustConfig)",
-    ],
+    warnings: [trustConfigIgnoredWarning(method)],
   };
 }
 
-/** key and certificate methods: the timestamp authorities to check RFC 3161 timestamps with. */
+/**
+ * key and certificate methods: the timestamp authorities to check RFC 3161 timestamps with:
+ * `--tsa-certificate-chain` PEM files, and the `timestampAuthorities` of `--trust-config` (used
+ * only when the bundle carries timestamps; lib/verify_model.ts).
+ */
 function timestampTrust(config: VerifyConfig, lookup: Lookup): void {
   const chains = lookup.paths("tsa-certificate-chain");
   if (chains.length > 0) config.tsaCertificateChainPaths = chains;
+  const trust = lookup.path("trust-config");
+  if (trust) config.timestampTrustConfigPath = trust;
+}
+
+/** The warning for `--trust-config` on key and certificate when the bundle has no timestamps. */
+export function trustConfigIgnoredWarning(method: Method): string {
+  return `--trust_config applies to Sigstore only; ignored for 'verify ${method}' (on key and ` +
+    "certificate signatures only its timestampAuthorities are used, for RFC 3161 timestamps, and " +
+    "this signature has none; the model-validation operator passes it whenever the " +
+    "ModelValidation has a clientTrustConfig)";
 }
 
 /** Builds the `digest` configuration. */

@@ -81,6 +81,8 @@ Deno.test("resolveVerifyConfig() ignores --trust_config for key and certificate,
     );
     assertEquals(config.method, method);
     assertEquals(config.trustConfigPath, undefined);
+    // Its timestamp authorities check RFC 3161 timestamps when the bundle has any.
+    assertEquals(config.timestampTrustConfigPath, "/t.json");
     assertEquals(config.configWarnings?.length, 1);
     assertStringIncludes(config.configWarnings![0]!, `ignored for 'verify ${method}'`);
   }

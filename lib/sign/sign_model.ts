@@ -14,6 +14,7 @@ import type { SignConfig } from "../config/resolve_config.ts";
 import { escapeName } from "../_escape.ts";
 import { InputError, TrustMaterialError } from "../errors.ts";
 import { buildManifest } from "../manifest/build_manifest.ts";
+import type { HashProgress } from "../manifest/hash_jobs.ts";
 import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
 import { buildIgnoreList, unmatchedWarning } from "../tree/ignore.ts";
 import { type ModelFile, resolveModelRoot, walkModel } from "../tree/walk_model.ts";
@@ -39,10 +40,10 @@ export interface SignResult {
  * @throws {TrustMaterialError} for an unreadable or unsupported key or certificate
  * @throws {InputError} `MODEL_EMPTY`, `SHARDS_EMPTY_FILE`, `SHARDS_COLON_NAME`
  */
-export async function signModel(config: SignConfig): Promise<SignResult> {
+export async function signModel(config: SignConfig, hooks: HashingHooks = {}): Promise<SignResult> {
   await checkSignatureTarget(config.signaturePath);
   const signer = await loadSigner(config);
-  const statement = await buildModelStatement(config);
+  const statement = await buildModelStatement(config, hooks);
   await writeSignature(config.signaturePath, await signer.bundle(statement.payload));
   return {
     signaturePath: config.signaturePath,
@@ -67,6 +68,12 @@ export type StatementOptions = Pick<
   | "maxWorkers"
 >;
 
+/** Hashing progress callbacks (lib/report/progress.ts `progressHooks`). */
+export interface HashingHooks {
+  onHashingStart?: () => void;
+  onProgress?: (progress: HashProgress) => void;
+}
+
 /** A model's in-toto statement, ready to be signed. */
 export interface ModelStatement {
   /** The DSSE payload: the statement JSON bytes. */
@@ -84,7 +91,10 @@ export interface ModelStatement {
  *
  * @throws {InputError} `MODEL_EMPTY`, `SHARDS_EMPTY_FILE`, `SHARDS_COLON_NAME`
  */
-export async function buildModelStatement(config: StatementOptions): Promise<ModelStatement> {
+export async function buildModelStatement(
+  config: StatementOptions,
+  hooks: HashingHooks = {},
+): Promise<ModelStatement> {
   const { root, kind } = await resolveModelRoot(config.modelPath);
   const list = buildIgnoreList({
     modelRoot: root,
@@ -102,8 +112,10 @@ export async function buildModelStatement(config: StatementOptions): Promise<Mod
   if (tree.files.length === 0) throw emptyModel(config.modelPath);
   const serialization = chooseSerialization(config, kind === "directory" ? ignored : [], warnings);
   if (serialization.method === "shards") refuseUnshardable(tree.files);
+  hooks.onHashingStart?.();
   const { entries } = await buildManifest(tree.files, serialization, {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
   });
   return {
     payload: buildStatement(basename(root), entries, serialization),

@@ -8,6 +8,7 @@
 import { escapeName } from "../_escape.ts";
 import type { ParsedArgs } from "../config/parse_args.ts";
 import { resolveSigstoreSignConfig, type Surroundings } from "../config/resolve_config.ts";
+import { progressHooks, type ProgressSink } from "../report/progress.ts";
 import { formatSignSuccess } from "../report/text.ts";
 import { interactiveIdentityToken } from "./oidc_flow.ts";
 import { SigningError } from "./signing_error.ts";
@@ -29,6 +30,8 @@ export interface SignCommandIo extends Surroundings {
   openBrowser?: (url: string) => Promise<void>;
   /** Reads a line from the user (out-of-band code). */
   readLine?: () => Promise<string | null>;
+  /** Where hashing progress goes (with the log format); absent: none. `--quiet` hides it. */
+  progress?: ProgressSink | undefined;
 }
 
 /** What `sign [sigstore]` did, and the text that says it. */
@@ -73,7 +76,9 @@ export async function signSigstoreCommand(
     },
     ...io.signDeps,
   };
-  const result = await signModelWithSigstore(config, deps);
+  const progress = progressHooks(io.progress, config.quiet);
+  const result = await signModelWithSigstore(config, { hashing: progress.hooks, ...deps })
+    .finally(() => progress.finish());
   const command = verifyCommand(result, config);
   return {
     result,

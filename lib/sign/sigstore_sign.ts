@@ -35,7 +35,7 @@ import { installDenoCryptoFix } from "../verify/deno_crypto.ts";
 import { checkIdentityPolicy, readCertificateIdentity } from "../verify/policy.ts";
 import { parseSigstoreBundle, verifySigstoreBundle } from "../verify/sigstore.ts";
 import { expectedIdentity, type IdentityToken } from "./identity_token.ts";
-import { buildModelStatement, type SignResult } from "./sign_model.ts";
+import { buildModelStatement, type HashingHooks, type SignResult } from "./sign_model.ts";
 import { SigningError } from "./signing_error.ts";
 import { checkModelPaths } from "../check_paths.ts";
 import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
@@ -81,6 +81,8 @@ export interface SigstoreSignDeps extends Partial<Omit<TokenDeps, "interactive">
   timeoutMs?: number;
   /** Called once the identity token is known (for "signing as ..." progress lines). */
   onToken?: (token: IdentityToken) => void;
+  /** Hashing progress (lib/report/progress.ts `progressHooks`). */
+  hashing?: HashingHooks;
 }
 
 /**
@@ -122,7 +124,7 @@ export async function signModelWithSigstore(
   await checkTokenSource(tokenRequest, tokenDeps);
   await checkModelPaths(config, true);
   await checkSignatureTarget(config.signaturePath);
-  const statement = await buildModelStatement(config);
+  const statement = await buildModelStatement(config, deps.hashing ?? {});
   const token = await obtainIdentityToken(tokenRequest, tokenDeps);
   deps.onToken?.(token);
   const bundleJson = await createBundle(statement.payload, token, instance, deps);
