@@ -35,7 +35,7 @@ import { installDenoCryptoFix } from "../verify/deno_crypto.ts";
 import { checkIdentityPolicy, readCertificateIdentity } from "../verify/policy.ts";
 import { parseSigstoreBundle, verifySigstoreBundle } from "../verify/sigstore.ts";
 import { expectedIdentity, type IdentityToken } from "./identity_token.ts";
-import { buildModelStatement, type SignResult } from "./sign_model.ts";
+import { buildModelStatement, type ModelStatement, type SignResult } from "./sign_model.ts";
 import { SigningError } from "./signing_error.ts";
 import { checkModelPaths } from "../check_paths.ts";
 import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
@@ -81,6 +81,13 @@ export interface SigstoreSignDeps extends Partial<Omit<TokenDeps, "interactive">
   timeoutMs?: number;
   /** Called once the identity token is known (for "signing as ..." progress lines). */
   onToken?: (token: IdentityToken) => void;
+  /**
+   * Builds the statement to sign in place of hashing `config.modelPath` (an OCI image manifest,
+   * `lib/oci/sign_oci.ts`); runs where the model would be hashed and checks its own inputs.
+   */
+  statement?: () => Promise<ModelStatement>;
+  /** Called with the bundle text once it is written (`--attach` pushes it to the registry). */
+  onSigned?: (bundle: string) => Promise<void>;
 }
 
 /**
@@ -120,14 +127,14 @@ export async function signModelWithSigstore(
   };
   // Usage errors and bad explicit tokens before hashing; the token itself after it, fresh.
   await checkTokenSource(tokenRequest, tokenDeps);
-  await checkModelPaths(config, true);
-  await checkSignatureTarget(config.signaturePath);
-  const statement = await buildModelStatement(config);
+  const statement = deps.statement ? await deps.statement() : await hashModel(config);
   const token = await obtainIdentityToken(tokenRequest, tokenDeps);
   deps.onToken?.(token);
   const bundleJson = await createBundle(statement.payload, token, instance, deps);
   const checked = checkNewBundle(bundleJson, token, instance);
-  await writeSignature(config.signaturePath, JSON.stringify(bundleJson, null, 2) + "\n");
+  const bundle = JSON.stringify(bundleJson, null, 2) + "\n";
+  await writeSignature(config.signaturePath, bundle);
+  await deps.onSigned?.(bundle);
   return {
     signaturePath: config.signaturePath,
     rootDigest: statement.rootDigest,
@@ -139,6 +146,13 @@ export async function signModelWithSigstore(
     instance: instance.description,
     services: describeServices(instance),
   };
+}
+
+/** The model folder or file, checked and hashed into the statement `sign key` signs too. */
+async function hashModel(config: SigstoreSignConfig): Promise<ModelStatement> {
+  await checkModelPaths(config, true);
+  await checkSignatureTarget(config.signaturePath);
+  return await buildModelStatement(config);
 }
 
 /** The lines `sign sigstore` prints after the common success lines. */
