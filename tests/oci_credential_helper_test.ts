@@ -78,7 +78,9 @@ Deno.test("credsStore and credHelpers: the helper gets the registry on stdin and
   const keys = await writeKeyPair(dir.path);
   const bin = await helperBin(dir.path);
   const path = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
-  await using registry = startFakeRegistry({ tokenAuth: { username: "alice", password: SECRET } });
+  await using registry = startFakeRegistry({
+    tokenAuth: { username: "alice", password: SECRET, refreshToken: "refresh-123" },
+  });
   storeImage(registry, "m", orasImage({ "w.bin": "weights" }), "v1");
   const store = await dockerConfig(dir.path, {
     auths: { [registry.host]: {} },
@@ -101,6 +103,13 @@ Deno.test("credsStore and credHelpers: the helper gets the registry on stdin and
     { DOCKER_CONFIG: perRegistry, PATH: path },
   );
   assertEquals(byHelper.code, 0, byHelper.stderr);
+  // An identity token from the helper (`<token>`) is a refresh token for the token service.
+  const tokenStore = await dockerConfig(dir.path, { credsStore: "token" });
+  const byToken = await inProcess(
+    signAttach(registry.host, keys.privateKey, join(dir.path, "t.sig")),
+    { DOCKER_CONFIG: tokenStore, PATH: path },
+  );
+  assertEquals(byToken.code, 0, byToken.stderr);
   // A store without this registry's login: anonymous, refused, exit 2.
   const none = await dockerConfig(dir.path, { credsStore: "notfound" });
   const anonymous = await inProcess(

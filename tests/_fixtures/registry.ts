@@ -175,7 +175,7 @@ export interface FakeRegistryOptions {
    * The distribution token flow: every request needs `Bearer <token>` from `/token`, which
    * wants these Basic credentials; a push needs a token with the `push` action.
    */
-  tokenAuth?: { username: string; password: string };
+  tokenAuth?: { username: string; password: string; refreshToken?: string };
   /** Serve the referrers API and answer a pushed referrer with `OCI-Subject` (OCI 1.1). */
   referrersApi?: boolean;
 }
@@ -210,9 +210,17 @@ export function startFakeRegistry(options: FakeRegistryOptions = {}): FakeRegist
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const url = new URL(request.url);
     if (url.pathname === "/token" && options.tokenAuth) {
-      const scope = url.searchParams.get("scope") ?? "";
-      const { username, password } = options.tokenAuth;
-      if (request.headers.get("authorization") !== `Basic ${btoa(`${username}:${password}`)}`) {
+      const { username, password, refreshToken } = options.tokenAuth;
+      // GET with Basic credentials, or POST of an OAuth2 refresh token (an identity token).
+      const form = request.method === "POST"
+        ? new URLSearchParams(await request.text())
+        : undefined;
+      const scope = (form ?? url.searchParams).get("scope") ?? "";
+      const refreshed = form !== undefined && refreshToken !== undefined &&
+        form.get("grant_type") === "refresh_token" && form.get("refresh_token") === refreshToken;
+      const basic = request.headers.get("authorization") ===
+        `Basic ${btoa(`${username}:${password}`)}`;
+      if (!(form ? refreshed : basic)) {
         tokens.push(`refused ${scope}`);
         return new Response("bad credentials", { status: 401 });
       }
