@@ -10,6 +10,7 @@ import { commandOf, parseArgs, peekOption } from "./lib/config/parse_args.ts";
 import {
   resolveDigestConfig,
   resolveSignConfig,
+  resolveSigstoreSignConfig,
   resolveVerifyConfig,
   type Surroundings,
 } from "./lib/config/resolve_config.ts";
@@ -117,8 +118,18 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
       case "sign": {
         if (args.method === undefined || args.method === "sigstore") {
           const { signSigstoreCommand } = await import("./lib/sign/sigstore_command.ts");
+          // An OCI manifest (file or oci://): its layers are signed, not a folder (lib/oci/).
+          const sigstoreConfig = resolveSigstoreSignConfig(args, io);
+          let referrer = (): string | undefined => undefined;
+          let signIo: ProcessIo & { signDeps?: object } = io;
+          if (await isOciModelPath(sigstoreConfig.modelPath)) {
+            const { ociSigstoreHooks } = await import("./lib/oci/sign_oci.ts");
+            const hooks = ociSigstoreHooks(sigstoreConfig, io.env);
+            referrer = hooks.referrer;
+            signIo = { ...io, signDeps: { ...(io as typeof signIo).signDeps, ...hooks.deps } };
+          }
           const signed = await signSigstoreCommand(args, {
-            ...io,
+            ...signIo,
             progress: sink(io.progress, logFormat),
           });
           for (const warning of signed.result.warnings) warn(warning);
@@ -128,9 +139,11 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
                 identity: signed.result.identity,
                 issuer: signed.result.issuer,
                 verify_command: signed.verifyCommand,
+                ...(referrer() ? { referrer: referrer() } : {}),
               })
               : signed.text,
           );
+          if (referrer() && logFormat !== "json") io.stdout(`  referrer:    ${referrer()}`);
           return EXIT_OK;
         }
         const config = resolveSignConfig(args, io);

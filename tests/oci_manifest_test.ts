@@ -13,17 +13,12 @@ import { HAS_OPENSSL, issue } from "./_fixtures/pki.ts";
 import { DEFAULT_IDENTITY, DEFAULT_ISSUER, VirtualSigstore } from "./_fixtures/virtual_sigstore.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
 import { orasImage, sha256Digest, type TestImage } from "./_fixtures/registry.ts";
+import { GO_PEER } from "./_peers.ts";
 import { REPO_ROOT, runCli, SAMPLE_MODEL, tempDir, writeKeyPair, writeModel } from "./_helpers.ts";
 
-const GO_CLI = "/work/cache/go-ms";
-const NO_GO = (() => {
-  try {
-    Deno.statSync(GO_CLI);
-    return undefined;
-  } catch {
-    return `${GO_CLI} is absent (build the Go model-signing CLI there): Go cross-checks skipped`;
-  }
-})();
+/** The Go CLI where scripts/install_peers.sh puts it (or links MODEL_VERIFY_GO_BIN). */
+const GO_CLI = GO_PEER.cli;
+const NO_GO = GO_CLI === undefined ? GO_PEER.missing : undefined;
 
 async function writeImage(dir: string, image: TestImage, name = "manifest.json"): Promise<string> {
   const path = join(dir, name);
@@ -294,7 +289,9 @@ Deno.test("verify DIR --oci-manifest checks titled layers as files (an ORAS pull
 });
 
 Deno.test({
-  name: "Go model-signing verifies our manifest signatures and we verify its",
+  name: NO_GO === undefined
+    ? "Go model-signing verifies our manifest signatures and we verify its"
+    : `OCI Go cross-check: ${NO_GO}`,
   ignore: NO_GO !== undefined,
   async fn() {
     await using dir = await tempDir();
@@ -306,7 +303,7 @@ Deno.test({
     const ours = join(dir.path, "ours.sig");
     await signManifest(manifest, keys.privateKey, ours);
     const go = (...args: string[]) =>
-      new Deno.Command(GO_CLI, { args, stdout: "piped", stderr: "piped" }).output();
+      new Deno.Command(GO_CLI!, { args, stdout: "piped", stderr: "piped" }).output();
     const goVerify = await go(
       "verify",
       "key",

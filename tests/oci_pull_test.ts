@@ -9,6 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { compilePermissionFlags } from "./_compile_flags.ts";
 import { orasImage, sha256Digest, type TestImage } from "./_fixtures/registry.ts";
 import { REPO_ROOT, runCli, tempDir, writeKeyPair } from "./_helpers.ts";
+import { blobDeadline, MIN_PULL_RATE } from "../lib/oci/pull.ts";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
@@ -20,6 +21,12 @@ interface Served {
   blobs: Map<string, Uint8Array>;
   /** A blob digest whose body stops half-way and never ends. */
   stall?: string;
+  /**
+   * A blob digest whose body comes one byte per 50 ms (each well inside the chunk deadline),
+   * and after 200 bytes fails: a pull that only had chunk deadlines would end with that
+   * failure, not with the whole-blob deadline.
+   */
+  trickle?: string;
 }
 
 function serve(served: Served) {
@@ -37,6 +44,19 @@ function serve(served: Served) {
     const blob = /^\/v2\/m\/blobs\/(.+)$/.exec(path);
     const bytes = blob ? served.blobs.get(blob[1]!) : undefined;
     if (!blob || !bytes) return new Response("no", { status: 404 });
+    if (blob[1] === served.trickle) {
+      let sent = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            if (sent === 200) controller.error(new Error("trickle over"));
+            else controller.enqueue(bytes.subarray(sent, ++sent));
+          },
+        }, { highWaterMark: 0 }),
+        { headers: { "content-length": String(bytes.length) } },
+      );
+    }
     if (blob[1] === served.stall) {
       return new Response(
         new ReadableStream<Uint8Array>({
@@ -181,6 +201,45 @@ Deno.test("a blob that stalls half-way times out and nothing lands in the pull f
   assertEquals(result.code, 1, result.stderr);
   assertStringIncludes(result.stderr, "did not answer");
   assertEquals(await Array.fromAsync(Deno.readDir(pulled)), []);
+});
+
+Deno.test("a blob trickled byte by byte inside each chunk deadline hits the whole-blob deadline", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  const big = "y".repeat(100_000);
+  const image = orasImage({ "a.bin": "first file", "b.bin": big });
+  const content = served(image, "v1");
+  content.trickle = sha256Digest(big);
+  await using server = serve(content);
+  const signature = await signFile(dir.path, image, keys.privateKey);
+  const pulled = join(dir.path, "pulled");
+  const result = await runCli([
+    "verify",
+    "key",
+    "--public-key",
+    keys.publicKey,
+    "--signature",
+    signature,
+    "--insecure-registry",
+    "--registry-timeout",
+    "1",
+    "--pull",
+    pulled,
+    `oci://${server.host}/m:v1`,
+  ]);
+  assertEquals(result.code, 1, result.stderr);
+  assertStringIncludes(result.stderr, `did not send all of blob ${sha256Digest(big)}`);
+  assertStringIncludes(
+    result.stderr,
+    "2 s for 100000 bytes (--registry-timeout plus 1 s per 256 KiB",
+  );
+  assertEquals(await Array.fromAsync(Deno.readDir(pulled)), []);
+});
+
+Deno.test("blobDeadline() gives --registry-timeout plus a second per 256 KiB of the signed size", () => {
+  assertEquals(blobDeadline(0, 30_000, 1000).at, 31_000);
+  assertEquals(blobDeadline(MIN_PULL_RATE * 3600, 30_000, 0).at, 3_630_000);
+  assertStringIncludes(blobDeadline(MIN_PULL_RATE, 1000, 0).limit, "2 s for 262144 bytes");
 });
 
 Deno.test("with the compiled binary's permissions, --pull works under /tmp and fails elsewhere with exit 2", async () => {

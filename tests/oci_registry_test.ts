@@ -356,7 +356,7 @@ Deno.test("huge and malformed manifests from a registry fail closed", async () =
     `oci://${server.host}/m:trickle`,
   );
   assertEquals(trickle.code, 1, trickle.stderr);
-  assertStringIncludes(trickle.stderr, "did not answer");
+  assertStringIncludes(trickle.stderr, "did not send all of the manifest");
   const bad = await run("bad");
   assertEquals(bad.code, 1);
   assertStringIncludes(bad.stderr, "not JSON");

@@ -81,6 +81,8 @@ export interface SigstoreSignConfig {
   /** OIDC client id; also the audience the token must carry. */
   clientId: string;
   clientSecret?: string;
+  /** An `oci://` model: how to reach the registry, and `--attach`. */
+  registry?: RegistryOptions;
 }
 
 /** Reads options by name from flags, then env. */
@@ -447,6 +449,11 @@ export function resolveSigstoreSignConfig(
   if (tokenFile) config.identityTokenPath = tokenFile;
   const secret = lookup.string("client-secret");
   if (secret) config.clientSecret = secret;
+  const registry = registryOptions(lookup, modelPath, { attach: lookup.boolean("attach", false) });
+  if (registry) {
+    config.registry = registry;
+    config.signaturePath = required(lookup.path("signature"), "signature", "sign oci://");
+  }
   if (config.useStaging && trust) {
     throw new ConfigError(
       "CONFLICTING_OPTIONS",

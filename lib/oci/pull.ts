@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { escapeName, quoteValue } from "../_escape.ts";
 import { ConfigError, IntegrityError } from "../errors.ts";
 import type { LayerEntry } from "./layer_entries.ts";
+import type { Deadline } from "./registry_client.ts";
 import type { RegistrySource } from "./registry_source.ts";
 import { statusError } from "./registry_source.ts";
 
@@ -70,6 +71,24 @@ async function prepare(dir: string, entries: readonly LayerEntry[]): Promise<str
   }
 }
 
+/**
+ * The slowest download accepted, in bytes per second: a blob must arrive within
+ * `--registry-timeout` plus one second per {@link MIN_PULL_RATE} bytes of its signed size, so a
+ * registry trickling bytes just inside each chunk's deadline cannot hold a pull forever.
+ */
+export const MIN_PULL_RATE = 256 * 1024;
+
+/** The deadline of a whole blob of `size` bytes (see {@link MIN_PULL_RATE}). */
+export function blobDeadline(size: number, timeoutMs: number, now = Date.now()): Deadline {
+  const ms = timeoutMs + Math.ceil((size / MIN_PULL_RATE) * 1000);
+  return {
+    at: now + ms,
+    limit: `${Math.ceil(ms / 1000)} s for ${size} bytes (--registry-timeout plus 1 s per ` +
+      `${MIN_PULL_RATE / 1024} KiB: a registry slower than ${MIN_PULL_RATE / 1024} KiB/s is ` +
+      "given up)",
+  };
+}
+
 /** Streams one blob to `path`, hashing as it goes; returns its size. */
 async function download(source: RegistrySource, entry: LayerEntry, path: string): Promise<number> {
   const { digest, size } = entry.descriptor;
@@ -83,7 +102,8 @@ async function download(source: RegistrySource, entry: LayerEntry, path: string)
   const hash = createHash("sha256");
   let length = 0;
   try {
-    for await (const chunk of source.client.chunks(response, `blob ${digest}`)) {
+    const deadline = blobDeadline(size, source.client.timeoutMs);
+    for await (const chunk of source.client.chunks(response, `blob ${digest}`, deadline)) {
       length += chunk.length;
       if (length > size) throw changed(entry, `is larger than the ${size} bytes the manifest says`);
       hash.update(chunk);

@@ -2,8 +2,9 @@
  * Registry credentials, found as docker, podman and skopeo find them:
  * `MODEL_SIGNING_REGISTRY_USERNAME`/`_PASSWORD`, else the first of `$REGISTRY_AUTH_FILE`,
  * `$DOCKER_CONFIG/config.json`, `~/.docker/config.json` and
- * `$XDG_RUNTIME_DIR/containers/auth.json` with an `auths` entry for the registry. Credential
- * helpers (`credsStore`, `credHelpers`) would need to run programs and are not used.
+ * `$XDG_RUNTIME_DIR/containers/auth.json` that says something about the registry: its
+ * `credHelpers` entry, its `auths` entry, or the file's `credsStore` (helpers run by
+ * `credential_helper.ts`).
  *
  * @module
  */
@@ -56,14 +57,40 @@ export async function findCredentials(
   for (const file of authFiles(env)) {
     const json = await readAuthFile(file);
     if (json === undefined) continue;
-    const auths = json.auths;
-    if (!isObject(auths)) continue;
+    const where = `'${escapeName(file)}'`;
+    // docker's order: the registry's own helper, then the file's entry, then the default store.
+    const helpers = isObject(json.credHelpers) ? json.credHelpers : {};
+    for (const key of keys) {
+      const name = helpers[key];
+      if (typeof name === "string") {
+        return await fromHelper(name, key, `${where} credHelpers["${escapeName(key)}"]`, env);
+      }
+    }
+    const auths = isObject(json.auths) ? json.auths : {};
     for (const key of keys) {
       const entry = auths[key];
-      if (isObject(entry)) return parseEntry(entry, `${escapeName(file)} auths["${key}"]`);
+      if (!isObject(entry)) continue;
+      const found = parseEntry(entry, `${escapeName(file)} auths["${key}"]`);
+      if (found) return found;
+    }
+    if (typeof json.credsStore === "string" && json.credsStore !== "") {
+      const server = registry === "registry-1.docker.io" ? "https://index.docker.io/v1/" : registry;
+      return await fromHelper(json.credsStore, server, `${where} credsStore`, env);
     }
   }
   return undefined;
+}
+
+async function fromHelper(
+  name: string,
+  server: string,
+  where: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Credentials | undefined> {
+  const { runCredentialHelper } = await import("./credential_helper.ts");
+  const answer = await runCredentialHelper({ name, server, where, env });
+  if (answer === undefined) return undefined;
+  return { ...answer, source: `docker-credential-${escapeName(name)} (${where})` };
 }
 
 function registryKeys(registry: string): string[] {

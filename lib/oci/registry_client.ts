@@ -2,8 +2,8 @@
  * A small OCI distribution client: manifests and blobs, pull and push, for one repository.
  *
  * Everything a registry says is attacker input. Every request has a deadline for its response
- * headers and for each chunk of its body (`--registry-timeout`), bodies read into memory have a
- * size bound, redirects are followed at most {@link MAX_REDIRECTS} times and never downgrade to
+ * headers and for each chunk of its body (`--registry-timeout`), every body a deadline for the
+ * whole of it (see {@link Deadline}), bodies read into memory have a size bound, redirects are followed at most {@link MAX_REDIRECTS} times and never downgrade to
  * plain HTTP, and credentials never follow a redirect to another host. HTTPS checks the
  * certificate against Deno's roots plus the system's (`SSL_CERT_FILE` or
  * `/etc/ssl/certs/ca-certificates.crt`); plain HTTP (`--insecure-registry`) is refused unless the
@@ -40,6 +40,14 @@ export interface RequestOptions {
   contentType?: string;
   /** Needs push rights (token scope `pull,push`). */
   push?: boolean;
+}
+
+/** When a whole body must have arrived, and how that limit reads in a message. */
+export interface Deadline {
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** E.g. `30 s (--registry-timeout)`. */
+  limit: string;
 }
 
 /** A response whose body is still to be read. */
@@ -149,23 +157,37 @@ export class RegistryClient {
     }
     // The whole body within one deadline too: a registry trickling a byte per chunk deadline
     // cannot hold a small read for long.
-    const deadline = Date.now() + this.#options.timeoutMs;
+    const deadline: Deadline = {
+      at: Date.now() + this.#options.timeoutMs,
+      limit: `${this.#options.timeoutMs / 1000} s (--registry-timeout)`,
+    };
     return await readBounded(this.chunks(response, what, deadline), limit, what);
   }
 
   /**
    * The body's chunks, each within the deadline of one response, and all before `deadline`
-   * (milliseconds since the epoch) when given.
+   * when given.
    */
-  chunks(response: RegistryResponse, what: string, deadline?: number): ReadableStream<Uint8Array> {
+  chunks(
+    response: RegistryResponse,
+    what: string,
+    deadline?: Deadline,
+  ): ReadableStream<Uint8Array> {
     const reader = response.body!.getReader();
     const timeoutMs = this.#options.timeoutMs;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const wait = Math.max(0, Math.min(timeoutMs, (deadline ?? Infinity) - Date.now()));
+        const left = (deadline?.at ?? Infinity) - Date.now();
+        const wait = Math.max(0, Math.min(timeoutMs, left));
+        const error = left < timeoutMs
+          ? new InputError(
+            "REGISTRY_TIMEOUT",
+            `The registry did not send all of ${escapeName(what)} within ${deadline!.limit}`,
+          )
+          : timeoutError(what, timeoutMs);
         const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(timeoutError(what, timeoutMs)), wait);
+          timer = setTimeout(() => reject(error), wait);
         });
         try {
           const { done, value } = await Promise.race([reader.read(), late]);
@@ -359,7 +381,7 @@ export class RegistryClient {
           authFiles(this.#options.env).map((f) => `'${escapeName(f)}'`).join(", ") ||
           "~/.docker/config.json"
         } ` +
-        "has an auths entry)";
+        "has an auths entry or a credential helper for it)";
     return new ConfigError(
       "REGISTRY_UNAUTHORIZED",
       `Registry ${quoteValue(this.registry)} refused access to ${quoteValue(this.repository)}: ` +

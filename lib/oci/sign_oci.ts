@@ -1,5 +1,5 @@
 /**
- * `sign key|certificate MANIFEST.json` and `sign ... oci://...`: signs the layers of an OCI image
+ * `sign [key|certificate|sigstore] MANIFEST.json` and `sign ... oci://...`: signs the layers of an OCI image
  * manifest without the files, in the Go implementation's format (files serialization, sha256,
  * one resource per layer, see `layer_entries.ts`); `--attach` pushes the signature to the
  * registry as an OCI 1.1 referrer of the image.
@@ -13,9 +13,13 @@ import { DEFAULT_SIGNATURE_NAME } from "../config/config.ts";
 import type { SignConfig } from "../config/resolve_config.ts";
 import { ConfigError } from "../errors.ts";
 import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
-import { loadSigner, type SignResult } from "../sign/sign_model.ts";
+import type { RegistryOptions } from "../config/config.ts";
+import { loadSigner, type ModelStatement, type SignResult } from "../sign/sign_model.ts";
+import type { SigstoreSignDeps } from "../sign/sigstore_sign.ts";
+import { checkSignatureTarget } from "../sign/write_signature.ts";
 import { layerEntries } from "./layer_entries.ts";
-import { loadOciSource } from "./oci_source.ts";
+import { loadOciSource, type OciSource } from "./oci_source.ts";
+import type { RegistrySource } from "./registry_source.ts";
 
 /** The serialization Go records for a manifest signature. */
 export const OCI_SERIALIZATION: Serialization = {
@@ -31,8 +35,18 @@ export interface OciSignResult extends SignResult {
   referrer?: string;
 }
 
+/** What an OCI statement is built from: the options of `sign key|certificate|sigstore`. */
+export interface OciStatementOptions {
+  modelPath: string;
+  signaturePath: string;
+  hashType: string;
+  shardSize?: number;
+  ignorePathsAsGiven?: string[];
+  registry?: RegistryOptions;
+}
+
 /**
- * Signs an OCI image manifest.
+ * Signs an OCI image manifest with a key or certificate.
  *
  * @throws {ConfigError} when no `--signature` was given for a manifest file
  */
@@ -40,6 +54,59 @@ export async function signOci(
   config: SignConfig,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<OciSignResult> {
+  checkOciOptions(config);
+  const signer = await loadSigner(config);
+  const { statement, source } = await buildOciStatement(config, env);
+  const bundle = await signer.bundle(statement.payload);
+  await Deno.writeTextFile(config.signaturePath, bundle);
+  const result: OciSignResult = {
+    signaturePath: config.signaturePath,
+    rootDigest: statement.rootDigest,
+    files: statement.files,
+    resources: statement.resources,
+    warnings: [],
+  };
+  if (config.registry?.attach && source.registry) {
+    result.referrer = await attach(source.registry, bundle);
+  }
+  return result;
+}
+
+/**
+ * `sign [sigstore]` of an OCI manifest: the hooks that make `signModelWithSigstore` sign the
+ * manifest's layers instead of hashing a folder, and push the bundle with `--attach`.
+ * `referrer()` is the referrer's digest once attached.
+ *
+ * @throws {ConfigError} when no `--signature` was given for a manifest file, or for hashing
+ *   options a manifest signature cannot have
+ */
+export function ociSigstoreHooks(
+  config: OciStatementOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): { deps: Pick<SigstoreSignDeps, "statement" | "onSigned">; referrer: () => string | undefined } {
+  checkOciOptions(config);
+  let source: OciSource | undefined;
+  let referrer: string | undefined;
+  return {
+    deps: {
+      statement: async () => {
+        await checkSignatureTarget(config.signaturePath);
+        const built = await buildOciStatement(config, env);
+        source = built.source;
+        return built.statement;
+      },
+      onSigned: async (bundle) => {
+        if (config.registry?.attach && source?.registry) {
+          referrer = await attach(source.registry, bundle);
+        }
+      },
+    },
+    referrer: () => referrer,
+  };
+}
+
+/** The options a manifest signature can have; `--signature` is required for a manifest file. */
+function checkOciOptions(config: OciStatementOptions): void {
   if (config.signaturePath === join(config.modelPath, DEFAULT_SIGNATURE_NAME)) {
     throw new ConfigError(
       "MISSING_OPTION",
@@ -53,22 +120,28 @@ export async function signOci(
         "and --hash-type",
     );
   }
-  const signer = await loadSigner(config);
+}
+
+/** Loads the manifest and builds the statement of its layers (Go's format). */
+async function buildOciStatement(
+  config: OciStatementOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ statement: ModelStatement; source: OciSource }> {
   const source = await loadOciSource(config.modelPath, config.registry, env);
   const entries = layerEntries(source.manifest, config.ignorePathsAsGiven ?? []);
-  const payload = buildStatement(source.modelName, entries, OCI_SERIALIZATION);
-  const bundle = await signer.bundle(payload);
-  await Deno.writeTextFile(config.signaturePath, bundle);
-  const result: OciSignResult = {
-    signaturePath: config.signaturePath,
-    rootDigest: `sha256:${computeRootDigest(entries)}`,
-    files: entries.length,
-    resources: entries.length,
-    warnings: [],
+  return {
+    source,
+    statement: {
+      payload: buildStatement(source.modelName, entries, OCI_SERIALIZATION),
+      rootDigest: `sha256:${computeRootDigest(entries)}`,
+      files: entries.length,
+      resources: entries.length,
+      warnings: [],
+    },
   };
-  if (config.registry?.attach && source.registry) {
-    const { attachSignature } = await import("./referrers.ts");
-    result.referrer = await attachSignature(source.registry, new TextEncoder().encode(bundle));
-  }
-  return result;
+}
+
+async function attach(source: RegistrySource, bundle: string): Promise<string> {
+  const { attachSignature } = await import("./referrers.ts");
+  return await attachSignature(source, new TextEncoder().encode(bundle));
 }

@@ -35,7 +35,12 @@ import { installDenoCryptoFix } from "../verify/deno_crypto.ts";
 import { checkIdentityPolicy, readCertificateIdentity } from "../verify/policy.ts";
 import { parseSigstoreBundle, verifySigstoreBundle } from "../verify/sigstore.ts";
 import { expectedIdentity, type IdentityToken } from "./identity_token.ts";
-import { buildModelStatement, type HashingHooks, type SignResult } from "./sign_model.ts";
+import {
+  buildModelStatement,
+  type HashingHooks,
+  type ModelStatement,
+  type SignResult,
+} from "./sign_model.ts";
 import { SigningError } from "./signing_error.ts";
 import { checkModelPaths } from "../check_paths.ts";
 import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
@@ -83,6 +88,13 @@ export interface SigstoreSignDeps extends Partial<Omit<TokenDeps, "interactive">
   onToken?: (token: IdentityToken) => void;
   /** Hashing progress (lib/report/progress.ts `progressHooks`). */
   hashing?: HashingHooks;
+  /**
+   * Builds the statement to sign in place of hashing `config.modelPath` (an OCI image manifest,
+   * `lib/oci/sign_oci.ts`); runs where the model would be hashed and checks its own inputs.
+   */
+  statement?: () => Promise<ModelStatement>;
+  /** Called with the bundle text once it is written (`--attach` pushes it to the registry). */
+  onSigned?: (bundle: string) => Promise<void>;
 }
 
 /**
@@ -122,14 +134,16 @@ export async function signModelWithSigstore(
   };
   // Usage errors and bad explicit tokens before hashing; the token itself after it, fresh.
   await checkTokenSource(tokenRequest, tokenDeps);
-  await checkModelPaths(config, true);
-  await checkSignatureTarget(config.signaturePath);
-  const statement = await buildModelStatement(config, deps.hashing ?? {});
+  const statement = deps.statement
+    ? await deps.statement()
+    : await hashModel(config, deps.hashing ?? {});
   const token = await obtainIdentityToken(tokenRequest, tokenDeps);
   deps.onToken?.(token);
   const bundleJson = await createBundle(statement.payload, token, instance, deps);
   const checked = checkNewBundle(bundleJson, token, instance);
-  await writeSignature(config.signaturePath, JSON.stringify(bundleJson, null, 2) + "\n");
+  const bundle = JSON.stringify(bundleJson, null, 2) + "\n";
+  await writeSignature(config.signaturePath, bundle);
+  await deps.onSigned?.(bundle);
   return {
     signaturePath: config.signaturePath,
     rootDigest: statement.rootDigest,
@@ -141,6 +155,16 @@ export async function signModelWithSigstore(
     instance: instance.description,
     services: describeServices(instance),
   };
+}
+
+/** The model folder or file, checked and hashed into the statement `sign key` signs too. */
+async function hashModel(
+  config: SigstoreSignConfig,
+  hashing: HashingHooks,
+): Promise<ModelStatement> {
+  await checkModelPaths(config, true);
+  await checkSignatureTarget(config.signaturePath);
+  return await buildModelStatement(config, hashing);
 }
 
 /** The lines `sign sigstore` prints after the common success lines. */
