@@ -12,7 +12,7 @@ import { availableCpus } from "./cpu_count.ts";
 import type { HashAlgorithm } from "./engines.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
 import { toHex } from "./hex.ts";
-import { hashInWorkers } from "./worker_pool.ts";
+import { hashInWorkers, type HashWorkers } from "./worker_pool.ts";
 
 /** Progress of a hashing run, reported through {@link HashOptions.onProgress}. */
 export interface HashProgress {
@@ -34,12 +34,45 @@ export interface HashOptions {
    */
   maxWorkers?: number;
   onProgress?: (progress: HashProgress) => void;
+  /** Workers started ahead while the model was listed (`prestart.ts`); the caller closes them. */
+  prestarted?: HashWorkers;
 }
 
 /** Below this many bytes and {@link SERIAL_MAX_JOBS} jobs, starting workers costs more than it saves. */
 export const SERIAL_MAX_BYTES = 8 << 20;
 /** See {@link SERIAL_MAX_BYTES}. */
 export const SERIAL_MAX_JOBS = 32;
+/**
+ * Below this much estimated work (one thread's time, {@link estimatedMs}) one worker hashes
+ * everything: a second one costs about 13 ms of this thread (`new Worker`) and 25-50 ms to load
+ * on another core, more than it would save.
+ */
+export const ONE_WORKER_MS = 64;
+
+/** Whether `bytes` in `jobs` jobs is little enough for the in-process path. */
+export function isSerialWork(bytes: number, jobs: number): boolean {
+  return bytes < SERIAL_MAX_BYTES && jobs <= SERIAL_MAX_JOBS;
+}
+
+/**
+ * One thread's time for the work, in milliseconds, roughly: about 1.5 GB/s of hashing plus
+ * 50 microseconds per job (two stats, open, read, close) on this kind of machine. Only decides
+ * between one worker and several; results never depend on it.
+ */
+export function estimatedMs(bytes: number, jobs: number): number {
+  return bytes / 1.5e6 + jobs * 0.05;
+}
+
+/**
+ * Workers for the work: one when it is small ({@link ONE_WORKER_MS}), else one per CPU or
+ * `maxWorkers`, never more than CPUs (more threads than cores only take turns, and each costs
+ * its start-up).
+ */
+export function poolSize(bytes: number, jobs: number, cpus: number, maxWorkers?: number): number {
+  if (estimatedMs(bytes, jobs) < ONE_WORKER_MS) return 1;
+  return Math.max(1, Math.min(maxWorkers ?? cpus, cpus));
+}
+
 /** Bytes between two progress reports while one big job runs in this thread. */
 const PROGRESS_BYTES = 32 << 20;
 
@@ -55,14 +88,15 @@ export async function hashJobs(
   options: HashOptions,
 ): Promise<Map<string, string>> {
   const tracker = new ProgressTracker(jobs, options.onProgress);
-  const small = tracker.bytesTotal < SERIAL_MAX_BYTES && jobs.length <= SERIAL_MAX_JOBS;
+  const small = isSerialWork(tracker.bytesTotal, jobs.length);
   const cpus = small ? 1 : await availableCpus();
   const digests = small
     ? await hashSerially(jobs, options.algorithm, tracker)
     : await hashInWorkers(jobs, {
       algorithm: options.algorithm,
-      workers: options.maxWorkers ?? cpus,
+      workers: poolSize(tracker.bytesTotal, jobs.length, cpus, options.maxWorkers),
       cpus,
+      ...(options.prestarted ? { prestarted: options.prestarted } : {}),
       onBytes: (n) => tracker.addBytes(n),
       onJobsDone: (indices) => tracker.jobsDone(indices),
     });

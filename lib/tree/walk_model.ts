@@ -52,6 +52,11 @@ export interface WalkOptions {
   /** Relative POSIX paths to leave out (see `ignore.ts`). */
   ignored: readonly string[];
   allowSymlinks: boolean;
+  /**
+   * Told the size of each file as it is listed (before the listing is complete): lets the
+   * caller start hashing workers early. Never changes what is listed.
+   */
+  onFile?: (size: number) => void;
 }
 
 /** Resolves the model path and tells whether it is a file or a directory. */
@@ -89,7 +94,11 @@ export async function resolveModelRoot(
 export async function walkModel(modelPath: string, options: WalkOptions): Promise<ModelTree> {
   const { root, kind } = await resolveModelRoot(modelPath);
   await checkModelPathLink(modelPath, options);
-  if (kind === "file") return { root, kind, files: [await singleFile(root)] };
+  if (kind === "file") {
+    const file = await singleFile(root);
+    options.onFile?.(file.size);
+    return { root, kind, files: [file] };
+  }
   const files: ModelFile[] = [];
   await walkDirectory(root, "", options, files, { lastYield: performance.now() });
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -186,7 +195,10 @@ async function walkDirectory(
     if (lossy && isIgnored(name, options.ignored)) continue;
     const file = classify(path, name, info, options, "walk");
     if (file === "directory") await walkDirectory(path, name + "/", options, out, clock);
-    else out.push(file);
+    else {
+      out.push(file);
+      options.onFile?.(file.size);
+    }
   }
 }
 
