@@ -91,9 +91,7 @@ export async function verifyModel(
     return await verifyOci(config, (b) => verifySignature(b, config, deps), deps.env ?? {}, now);
   }
   const started = now();
-  const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
-  const verified = await verifySignature(bundle, config, deps);
-  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  const { manifest, verified } = await readSignedManifest(config, deps);
   if (manifest.entries.length === 0) throw emptySignature(config);
   // Hashing workers start while the model is listed, once the signature or the listing shows
   // enough work for them; the listing and the name check still end before any hashing.
@@ -105,12 +103,27 @@ export async function verifyModel(
   }
 }
 
+/**
+ * Reads, verifies and decodes the signature. Only the manifest and the signer leave this
+ * function: the bundle and the payload bytes (tens of MB for 100,000 files) can be collected
+ * before the model is listed and hashed.
+ */
+async function readSignedManifest(
+  config: VerifyConfig,
+  deps: VerifyDeps,
+): Promise<{ manifest: SignedManifest; verified: Pick<VerifiedSignature, "signer" | "warnings"> }> {
+  const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
+  const verified = await verifySignature(bundle, config, deps);
+  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  return { manifest, verified: { signer: verified.signer, warnings: verified.warnings } };
+}
+
 /** Lists the model, compares names, hashes and compares digests (after the signature verified). */
 async function checkModel(
   config: VerifyConfig,
   deps: VerifyDeps,
   manifest: SignedManifest,
-  verified: VerifiedSignature,
+  verified: Pick<VerifiedSignature, "signer" | "warnings">,
   prestart: WorkerPrestart,
   started: number,
   now: () => number,
