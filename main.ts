@@ -5,8 +5,6 @@
  * @module
  */
 
-// First: starts a hashing worker for digest/verify while the other modules are evaluated.
-import "./lib/manifest/early_workers.ts";
 import { escapeLine } from "./lib/_escape.ts";
 import { commandOf, parseArgs, peekOption } from "./lib/config/parse_args.ts";
 import {

@@ -9,7 +9,6 @@
  */
 
 import { availableCpus } from "./cpu_count.ts";
-import { claimEarlyWorkers } from "./early_workers.ts";
 import { isSerialWork, poolSize } from "./hash_jobs.ts";
 import { HashWorkers } from "./worker_pool.ts";
 
@@ -27,14 +26,8 @@ export class WorkerPrestart {
     this.workers = workers;
   }
 
-  /**
-   * A prestart for a pool capped at `maxWorkers` (undefined: one per CPU), with the worker
-   * main.ts started early (`early_workers.ts`) when there is one.
-   */
-  static async create(
-    maxWorkers?: number,
-    workers = claimEarlyWorkers() ?? new HashWorkers(),
-  ): Promise<WorkerPrestart> {
+  /** A prestart for a pool capped at `maxWorkers` (undefined: one per CPU). */
+  static async create(maxWorkers?: number, workers = new HashWorkers()): Promise<WorkerPrestart> {
     return new WorkerPrestart(await availableCpus(), maxWorkers, workers);
   }
 
