@@ -22,6 +22,7 @@ import {
   computeRootDigest,
   describeDiff,
   diffManifests,
+  diffNames,
   isEmptyDiff,
   type SignedManifest,
   splitShard,
@@ -143,9 +144,7 @@ async function checkModel(
   }
   const jobs = planJobs(tree.files, manifest.serialization);
   const expected = new Map(manifest.entries.map((e) => [e.name, e.digest]));
-  const names = new Map(jobs.map((job) => [job.name, ""]));
-  const earlyDiff = diffManifests(expected, names);
-  earlyDiff.mismatched = [];
+  const earlyDiff = diffNames(expected, jobs.map((job) => job.name));
   if (config.ignoreUnsignedFiles) earlyDiff.extra = [];
   if (!isEmptyDiff(earlyDiff)) throw mismatch(earlyDiff, config, false);
   const bytes = jobs.reduce((sum, job) => sum + job.end - job.start, 0);

@@ -122,25 +122,35 @@ async function hashSerially(
 class ProgressTracker {
   readonly bytesTotal: number;
   #progress: HashProgress;
-  #jobsLeftPerFile = new Map<string, number>();
-  #fileOfJob: string[];
+  /** Jobs not yet done per file, by file number; a file's jobs are consecutive in the list. */
+  #jobsLeft: Int32Array;
+  #fileOfJob: Int32Array;
   #unreported = 0;
   #onProgress: ((progress: HashProgress) => void) | undefined;
 
   constructor(jobs: readonly HashJob[], onProgress?: (progress: HashProgress) => void) {
     this.#onProgress = onProgress;
-    this.#fileOfJob = jobs.map((job) => job.path);
-    for (const path of this.#fileOfJob) {
-      this.#jobsLeftPerFile.set(path, (this.#jobsLeftPerFile.get(path) ?? 0) + 1);
+    // Numbering files by runs of one path, not with a map keyed by path: hashing 100,000 path
+    // strings (each built by concatenation) took a third of a second.
+    this.#fileOfJob = new Int32Array(jobs.length);
+    this.#jobsLeft = new Int32Array(jobs.length);
+    let files = 0;
+    let bytes = 0;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      if (i === 0 || job.path !== jobs[i - 1]!.path) files++;
+      this.#fileOfJob[i] = files - 1;
+      this.#jobsLeft[files - 1]!++;
+      bytes += job.end - job.start;
     }
-    this.bytesTotal = jobs.reduce((sum, job) => sum + (job.end - job.start), 0);
+    this.bytesTotal = bytes;
     this.#progress = {
       jobsDone: 0,
       jobsTotal: jobs.length,
       filesDone: 0,
-      filesTotal: this.#jobsLeftPerFile.size,
+      filesTotal: files,
       bytesDone: 0,
-      bytesTotal: this.bytesTotal,
+      bytesTotal: bytes,
     };
   }
 
@@ -152,10 +162,7 @@ class ProgressTracker {
 
   jobsDone(indices: readonly number[]): void {
     for (const i of indices) {
-      const path = this.#fileOfJob[i]!;
-      const left = this.#jobsLeftPerFile.get(path)! - 1;
-      this.#jobsLeftPerFile.set(path, left);
-      if (left === 0) this.#progress.filesDone++;
+      if (--this.#jobsLeft[this.#fileOfJob[i]!]! === 0) this.#progress.filesDone++;
     }
     this.#progress.jobsDone += indices.length;
     this.#report();
