@@ -183,7 +183,10 @@ async function main(): Promise<void> {
     rows.push(...tableRows(shape, bytes, largest[1], results));
     const peerMed = (key: string) => peerMedian(results.get(key) as PeerMeasurement[] ?? []);
     const peerMeasures = peers.tools.map((tool) => ({ ...tool, m: peerMed(tool.key) }));
-    rows.push(...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row));
+    const par = median(results.get("openssl-par") ?? []);
+    rows.push(
+      ...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row, par?.seconds),
+    );
   }
 
   if (sparseGiB > 0) {
