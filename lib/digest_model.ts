@@ -10,6 +10,7 @@ import { DEFAULT_SIGNATURE_NAME, type DigestConfig } from "./config/config.ts";
 import { buildManifest } from "./manifest/build_manifest.ts";
 import type { HashProgress } from "./manifest/hash_jobs.ts";
 import { computeRootDigest } from "./manifest/manifest.ts";
+import { WorkerPrestart } from "./manifest/prestart.ts";
 import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "./tree/walk_model.ts";
 
@@ -39,15 +40,28 @@ export async function digestModel(
     recordedPaths: [],
     ignoreGitPaths: config.ignoreGitPaths,
   });
-  const tree = await walkModel(config.modelPath, { ignored, allowSymlinks: config.allowSymlinks });
-  const { entries, bytes } = await buildManifest(
-    tree.files,
-    { method: "files", hashType: "sha256" },
-    {
-      ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
-      ...(onProgress ? { onProgress } : {}),
-    },
-  );
+  // Hashing workers start while the walk runs, once it has seen enough work for them.
+  const prestart = await WorkerPrestart.create(config.maxWorkers);
+  let tree, built;
+  try {
+    tree = await walkModel(config.modelPath, {
+      ignored,
+      allowSymlinks: config.allowSymlinks,
+      onFile: (size) => prestart.add(1, size),
+    });
+    built = await buildManifest(
+      tree.files,
+      { method: "files", hashType: "sha256" },
+      {
+        ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
+        ...(onProgress ? { onProgress } : {}),
+        prestarted: prestart.workers,
+      },
+    );
+  } finally {
+    prestart.close();
+  }
+  const { entries, bytes } = built;
   return {
     modelPath: config.modelPath,
     rootDigest: `sha256:${computeRootDigest(entries)}`,

@@ -23,11 +23,13 @@ import {
   computeRootDigest,
   describeDiff,
   diffManifests,
+  diffNames,
   isEmptyDiff,
   type SignedManifest,
   splitShard,
 } from "./manifest/manifest.ts";
 import { planJobs } from "./manifest/plan_jobs.ts";
+import { WorkerPrestart } from "./manifest/prestart.ts";
 import { isOciModelPath } from "./oci/oci_source.ts";
 import { readSignatureFile } from "./read_files.ts";
 import { basename } from "node:path";
@@ -91,20 +93,59 @@ export async function verifyModel(
     return await verifyOci(config, (b) => verifySignature(b, config, deps), deps.env ?? {}, now);
   }
   const started = now();
+  const { manifest, verified } = await readSignedManifest(config, deps);
+  if (manifest.entries.length === 0) throw emptySignature(config);
+  // Hashing workers start while the model is listed, once the signature or the listing shows
+  // enough work for them; the listing and the name check still end before any hashing.
+  const prestart = await WorkerPrestart.create(config.maxWorkers);
+  try {
+    return await checkModel(config, deps, manifest, verified, prestart, started, now);
+  } finally {
+    prestart.close();
+  }
+}
+
+/**
+ * Reads, verifies and decodes the signature. Only the manifest and the signer leave this
+ * function: the bundle and the payload bytes (tens of MB for 100,000 files) can be collected
+ * before the model is listed and hashed.
+ */
+async function readSignedManifest(
+  config: VerifyConfig,
+  deps: VerifyDeps,
+): Promise<{ manifest: SignedManifest; verified: Pick<VerifiedSignature, "signer" | "warnings"> }> {
   const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
   const verified = await verifySignature(bundle, config, deps);
   const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
-  if (manifest.entries.length === 0) throw emptySignature(config);
-  const { tree, warnings } = await listModel(config, manifest);
+  return { manifest, verified: { signer: verified.signer, warnings: verified.warnings } };
+}
+
+/** Lists the model, compares names, hashes and compares digests (after the signature verified). */
+async function checkModel(
+  config: VerifyConfig,
+  deps: VerifyDeps,
+  manifest: SignedManifest,
+  verified: Pick<VerifiedSignature, "signer" | "warnings">,
+  prestart: WorkerPrestart,
+  started: number,
+  now: () => number,
+): Promise<VerifyResult> {
+  // With a digest cache (the agent) most files are usually not hashed again: no early start.
+  const early = deps.digestCache === undefined;
+  const shardsMode = manifest.serialization.method === "shards";
+  if (early) prestart.add(manifest.entries.length, shardsMode ? signedShardBytes(manifest) : 0);
+  const { tree, warnings } = await listModel(
+    config,
+    manifest,
+    early && !shardsMode ? (size) => prestart.add(0, size) : undefined,
+  );
   if (tree.files.length === 0) throw emptyModel(config, manifest);
   if (manifest.serialization.method === "shards" && !config.ignoreUnsignedFiles) {
     rejectEmptyFilesInShards(tree.files, config);
   }
   const jobs = planJobs(tree.files, manifest.serialization);
   const expected = new Map(manifest.entries.map((e) => [e.name, e.digest]));
-  const names = new Map(jobs.map((job) => [job.name, ""]));
-  const earlyDiff = diffManifests(expected, names);
-  earlyDiff.mismatched = [];
+  const earlyDiff = diffNames(expected, jobs.map((job) => job.name));
   if (config.ignoreUnsignedFiles) earlyDiff.extra = [];
   if (!isEmptyDiff(earlyDiff)) throw mismatch(earlyDiff, config, false);
   const bytes = jobs.reduce((sum, job) => sum + job.end - job.start, 0);
@@ -116,6 +157,7 @@ export async function verifyModel(
     algorithm: manifest.serialization.hashType,
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    prestarted: prestart.workers,
   });
   const actual = split.known.size === 0 ? hashed : new Map([...split.known, ...hashed]);
   const diff = diffManifests(expected, actual);
@@ -244,6 +286,7 @@ async function withTimestamps(
 async function listModel(
   config: VerifyConfig,
   manifest: SignedManifest,
+  onFile?: (size: number) => void,
 ): Promise<{ tree: ModelTree; warnings: string[] }> {
   const warnings: string[] = [];
   const recorded = manifest.legacy ? undefined : manifest.serialization.allowSymlinks;
@@ -265,7 +308,7 @@ async function listModel(
   });
   const warning = unmatchedWarning(list.unmatched);
   if (warning) warnings.push(warning);
-  const options = { allowSymlinks, ignored: list.ignored };
+  const options = { allowSymlinks, ignored: list.ignored, ...(onFile ? { onFile } : {}) };
   const shards = manifest.serialization.method === "shards";
   const names = manifest.entries.map((e) => shards ? (splitShard(e.name)?.[0] ?? e.name) : e.name);
   const tree = config.ignoreUnsignedFiles && kind === "directory"
@@ -276,6 +319,16 @@ async function listModel(
     tree.files = tree.files.map((file) => ({ ...file, name }));
   }
   return { tree, warnings };
+}
+
+/** Bytes a shard signature lists (`name:start:end`), for starting workers early; 0 if unknown. */
+function signedShardBytes(manifest: SignedManifest): number {
+  let bytes = 0;
+  for (const entry of manifest.entries) {
+    const parts = splitShard(entry.name);
+    if (parts) bytes += Math.max(0, Number(parts[2]) - Number(parts[1]));
+  }
+  return Number.isFinite(bytes) ? bytes : 0;
 }
 
 /**

@@ -10,7 +10,7 @@
  * sparse file of `--sparse-gib` GiB. Peer rows (scripts/bench_peers.ts): `verify key` timed for
  * model-verify, model_signing 1.1.1 and the Go CLI. Prints a Markdown table for BENCHMARKS.md.
  *
- * Usage: deno task bench [--dir DIR] [--runs 3] [--shapes big,shards,small,big-sharded]
+ * Usage: deno task bench [--dir DIR] [--runs 3] [--shapes big,shards,small,big-sharded,many]
  *        [--big-gib 2] [--sparse-gib 20] [--bin dist/model-verify]
  *
  * @module
@@ -70,6 +70,11 @@ function shapes(bigGiB: number): Shape[] {
     const path = `d${pad(i % 20, 2)}/e${pad(Math.floor(i / 20) % 10, 2)}/f${pad(i, 5)}.bin`;
     small.push([path, 256 + (random() % (32 * 1024))]);
   }
+  const many: [string, number][] = [];
+  const randomMany = xorshift(100_000);
+  for (let i = 0; i < 100_000; i++) {
+    many.push([`d${pad(Math.floor(i / 200), 3)}/f${pad(i, 6)}.bin`, 1024 + (randomMany() % 3072)]);
+  }
   return [
     {
       name: "big",
@@ -92,6 +97,12 @@ function shapes(bigGiB: number): Shape[] {
       name: "small",
       description: "20,000 small files (256 B-32 KiB) in nested folders",
       files: small,
+    },
+    {
+      // Not in the default --shapes: for the memory bound (peak RSS) at a large file count.
+      name: "many",
+      description: "100,000 files (1-4 KiB) in 500 folders",
+      files: many,
     },
     {
       name: "big-sharded",
@@ -172,7 +183,10 @@ async function main(): Promise<void> {
     rows.push(...tableRows(shape, bytes, largest[1], results));
     const peerMed = (key: string) => peerMedian(results.get(key) as PeerMeasurement[] ?? []);
     const peerMeasures = peers.tools.map((tool) => ({ ...tool, m: peerMed(tool.key) }));
-    rows.push(...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row));
+    const par = median(results.get("openssl-par") ?? []);
+    rows.push(
+      ...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row, par?.seconds),
+    );
   }
 
   if (sparseGiB > 0) {

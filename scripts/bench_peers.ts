@@ -178,6 +178,8 @@ export function peerRows(
   ours: PeerMeasurement | undefined,
   peers: { label: string; short: string; m: PeerMeasurement | undefined }[],
   row: (bytes: number, m: { seconds: number; rssKiB?: number }) => string,
+  /** Seconds of parallel openssl in the same run: the row then shows the rate ratio too. */
+  opensslSeconds?: number,
 ): string[] {
   if (!ours) return [];
   const cpu = (m: PeerMeasurement) =>
@@ -191,6 +193,9 @@ export function peerRows(
     const both = peer.m!.cpuSeconds !== undefined && ours.cpuSeconds !== undefined;
     return both ? `${wall} (CPU ${(peer.m!.cpuSeconds! / ours.cpuSeconds!).toFixed(2)}x)` : wall;
   });
+  if (opensslSeconds !== undefined) {
+    ratios.unshift(`${(opensslSeconds / ours.seconds).toFixed(2)}x parallel openssl`);
+  }
   const lead = cpu(ours) ? `${cpu(ours)}; ` : "";
   rows.push(
     `| ${shape} | model-verify CLI \`verify key\` | ${row(bytes, ours)} | ${lead}${

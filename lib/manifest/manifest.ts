@@ -61,6 +61,26 @@ export function diffManifests(
   return { extra, missing, mismatched };
 }
 
+/**
+ * The names-only part of {@link diffManifests}: extra and missing names (sorted), no digests
+ * compared. For the check before hashing: it builds nothing per matching name (comparing
+ * digests of a name-only map made and sorted one "mismatch" per resource).
+ */
+export function diffNames(
+  expected: ReadonlyMap<string, unknown>,
+  actual: Iterable<string>,
+): ManifestDiff {
+  const seen = new Set<string>();
+  const extra: string[] = [];
+  for (const name of actual) {
+    seen.add(name);
+    if (!expected.has(name)) extra.push(name);
+  }
+  const missing: string[] = [];
+  for (const name of expected.keys()) if (!seen.has(name)) missing.push(name);
+  return { extra: extra.sort(byteOrder), missing: missing.sort(byteOrder), mismatched: [] };
+}
+
 /** True when a diff has no difference at all. */
 export function isEmptyDiff(diff: ManifestDiff): boolean {
   return diff.extra.length === 0 && diff.missing.length === 0 && diff.mismatched.length === 0;

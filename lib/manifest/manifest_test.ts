@@ -5,6 +5,7 @@ import {
   computeRootDigest,
   describeDiff,
   diffManifests,
+  diffNames,
   hexToBytes,
   isEmptyDiff,
 } from "./manifest.ts";
@@ -47,4 +48,18 @@ Deno.test("diffManifests() lists extra, missing and changed names, sorted", () =
     "extra files not in the signature: d, z; missing files listed in the signature: a; " +
       "hash mismatch for 'c': expected 3, actual 9",
   );
+});
+
+Deno.test("diffNames() lists extra and missing names, sorted, and compares no digest", () => {
+  const expected = new Map([["a", "1"], ["b", "2"], ["c", "3"]]);
+  assertEquals(diffNames(expected, ["c", "b", "z", "d"]), {
+    extra: ["d", "z"],
+    missing: ["a"],
+    mismatched: [],
+  });
+  assertEquals(isEmptyDiff(diffNames(expected, ["b", "a", "c"])), true);
+  // The same names as diffManifests() finds, whatever the digests.
+  const actual = new Map([["c", "9"], ["\u{1F600}", "0"], ["\uE000", "0"]]);
+  const full = diffManifests(expected, actual);
+  assertEquals(diffNames(expected, actual.keys()), { ...full, mismatched: [] });
 });

@@ -31,6 +31,62 @@ export interface PoolOptions {
   onJobsDone?: (indices: readonly number[]) => void;
   /** The worker module; tests swap in a failing one. */
   workerUrl?: URL;
+  /** Workers started ahead (see {@link HashWorkers}): adopted before any new one is started. */
+  prestarted?: HashWorkers;
+}
+
+/**
+ * Hashing workers started ahead of the work, while the model is still being listed: each loads
+ * its module (`node:crypto` included, 25-50 ms) in its own thread meanwhile, so hashing starts
+ * as soon as the jobs are planned. {@link hashInWorkers} adopts them (and terminates them when
+ * it settles); {@link HashWorkers.close} terminates those never adopted. A worker that failed to
+ * start fails the pool that adopts it, as a worker started there would.
+ */
+export class HashWorkers {
+  #idle: Worker[] = [];
+  #failures = new Map<Worker, string>();
+  #started = 0;
+  #closed = false;
+  readonly #url: URL;
+
+  constructor(workerUrl: URL = WORKER_URL) {
+    this.#url = workerUrl;
+  }
+
+  /** Workers started so far (adopted or not). */
+  get started(): number {
+    return this.#started;
+  }
+
+  /** Starts workers until `count` have been started in total; nothing once closed. */
+  startUpTo(count: number): void {
+    while (!this.#closed && this.#started < count) {
+      const worker = new Worker(this.#url, { type: "module" });
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        this.#failures.set(worker, event.message);
+      };
+      this.#idle.push(worker);
+      this.#started++;
+    }
+  }
+
+  /** One started worker not yet adopted, with the error it failed to start with, if any. */
+  adopt(): { worker: Worker; failure?: string } | undefined {
+    const worker = this.#idle.shift();
+    if (!worker) return undefined;
+    const failure = this.#failures.get(worker);
+    this.#failures.delete(worker);
+    return failure === undefined ? { worker } : { worker, failure };
+  }
+
+  /** Terminates every worker not adopted; starts none after. */
+  close(): void {
+    this.#closed = true;
+    for (const worker of this.#idle) worker.terminate();
+    this.#idle = [];
+    this.#failures.clear();
+  }
 }
 
 /**
@@ -193,13 +249,17 @@ export function hashInWorkers(
     };
 
     const start = (): Worker => {
-      const worker = new Worker(workerUrl, { type: "module" });
+      const adopted = options.prestarted?.adopt();
+      const worker = adopted?.worker ?? new Worker(workerUrl, { type: "module" });
       everyWorker.push(worker);
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
         settle(workerFailed(event.message));
       };
       worker.onmessageerror = () => settle(workerFailed("a message could not be read"));
+      if (adopted?.failure !== undefined) {
+        queueMicrotask(() => settle(workerFailed(adopted.failure!)));
+      }
       return worker;
     };
     try {

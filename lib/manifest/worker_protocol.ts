@@ -54,8 +54,12 @@ export type WorkerReply =
     message: string;
   };
 
-/** Size of the read buffer of a worker that reads its own files. */
-export const READ_BUFFER = 1 << 20;
+/**
+ * Size of the read buffer of a worker that reads its own files. 256 KiB stays in the core's L2
+ * cache between the read's copy and the hash: one thread reading and hashing 256 MiB took
+ * 172-180 ms against 183-189 ms with 1 MiB (64 and 128 KiB: more calls, no faster).
+ */
+export const READ_BUFFER = 256 << 10;
 /**
  * Jobs at least this big are read by a worker of their own while they are hashed, when a core
  * is spare (see `readerCount` in `worker_pool.ts`). Such a job is always alone in its batch.

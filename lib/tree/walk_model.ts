@@ -52,6 +52,11 @@ export interface WalkOptions {
   /** Relative POSIX paths to leave out (see `ignore.ts`). */
   ignored: readonly string[];
   allowSymlinks: boolean;
+  /**
+   * Told the size of each file as it is listed (before the listing is complete): lets the
+   * caller start hashing workers early. Never changes what is listed.
+   */
+  onFile?: (size: number) => void;
 }
 
 /** Resolves the model path and tells whether it is a file or a directory. */
@@ -89,7 +94,11 @@ export async function resolveModelRoot(
 export async function walkModel(modelPath: string, options: WalkOptions): Promise<ModelTree> {
   const { root, kind } = await resolveModelRoot(modelPath);
   await checkModelPathLink(modelPath, options);
-  if (kind === "file") return { root, kind, files: [await singleFile(root)] };
+  if (kind === "file") {
+    const file = await singleFile(root);
+    options.onFile?.(file.size);
+    return { root, kind, files: [file] };
+  }
   const files: ModelFile[] = [];
   await walkDirectory(root, "", options, files, { lastYield: performance.now() });
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -163,8 +172,14 @@ async function walkDirectory(
     throw unreadable(dir, error);
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const counts = new Map<string, number>();
-  for (const entry of entries) counts.set(entry.name, (counts.get(entry.name) ?? 0) + 1);
+  // Names that decoded lossily are counted (two equal ones mean undecodable bytes); the map is
+  // built only when there is one: on 100,000 files it cost more than the rest of the walk's
+  // own work.
+  let counts: Map<string, number> | undefined;
+  if (entries.some((entry) => entry.name.includes(REPLACEMENT_CHARACTER))) {
+    counts = new Map();
+    for (const entry of entries) counts.set(entry.name, (counts.get(entry.name) ?? 0) + 1);
+  }
   // `dir` is absolute and normalized (it comes from realPath); a name holds no `/`.
   const base = dir.endsWith("/") ? dir : dir + "/";
   for (const entry of entries) {
@@ -172,7 +187,7 @@ async function walkDirectory(
     const path = base + entry.name;
     const lossy = entry.name.includes(REPLACEMENT_CHARACTER);
     // Two entries decoded to one name: at least one of them is not UTF-8.
-    if (lossy && counts.get(entry.name)! > 1) throw notUtf8(name);
+    if (lossy && counts!.get(entry.name)! > 1) throw notUtf8(name);
     if (!lossy && isIgnored(name, options.ignored)) continue;
     let info: Deno.FileInfo;
     try {
@@ -186,7 +201,10 @@ async function walkDirectory(
     if (lossy && isIgnored(name, options.ignored)) continue;
     const file = classify(path, name, info, options, "walk");
     if (file === "directory") await walkDirectory(path, name + "/", options, out, clock);
-    else out.push(file);
+    else {
+      out.push(file);
+      options.onFile?.(file.size);
+    }
   }
 }
 
