@@ -182,7 +182,10 @@ async function checkModel(
  * The config's warnings, less "--trust_config ignored" when its timestamp authorities verified
  * the bundle's timestamps (a bundle with timestamps and `--trust-config` always uses them).
  */
-function configWarnings(config: VerifyConfig, verified: VerifiedSignature): string[] {
+function configWarnings(
+  config: VerifyConfig,
+  verified: Pick<VerifiedSignature, "signer">,
+): string[] {
   const all = config.configWarnings ?? [];
   if (config.method === "sigstore" || config.timestampTrustConfigPath === undefined) return all;
   if ((verified.signer.timestamps?.length ?? 0) === 0) return all;
