@@ -48,6 +48,15 @@ export async function prepareEngine(algorithm: HashAlgorithm): Promise<void> {
 }
 
 /**
+ * Whether {@link createHasherSync} can run for `algorithm` now. A BLAKE3 instance is lost when a
+ * file fails between creating its hasher and taking the digest; callers check this before each
+ * job and await {@link prepareEngine} only then.
+ */
+export function engineReady(algorithm: HashAlgorithm): boolean {
+  return algorithm !== "blake3" || idleBlake3.length > 0;
+}
+
+/**
  * Creates a hasher without awaiting: the per-file path of the hashing worker, where an `await`
  * per file is a measurable share of the time on models of many small files.
  *

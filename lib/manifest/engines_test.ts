@@ -2,8 +2,11 @@ import { blake3 } from "hash-wasm";
 import { assertEquals } from "../../tests/_assert.ts";
 import {
   createHasher,
+  createHasherSync,
+  engineReady,
   HASH_ALGORITHMS,
   isHashAlgorithm,
+  prepareEngine,
   resourceAlgorithmName,
 } from "./engines.ts";
 import { toHex } from "./hex.ts";
@@ -48,4 +51,18 @@ Deno.test("createHasher() gives correct BLAKE3 digests when instances are reused
   b.update(text("z"));
   assertEquals(toHex(c.digest()), ABC.blake3);
   assertEquals(toHex(b.digest()), await blake3("xyz")); // hash-wasm's one-shot function
+});
+
+Deno.test("engineReady() says when a lost BLAKE3 instance must be replaced before hashing", async () => {
+  await prepareEngine("blake3");
+  assertEquals(engineReady("sha256"), true);
+  assertEquals(engineReady("blake3"), true);
+  // A hasher whose file failed before its digest was taken keeps its instance.
+  while (engineReady("blake3")) createHasherSync("blake3");
+  assertEquals(engineReady("blake3"), false);
+  await prepareEngine("blake3");
+  assertEquals(engineReady("blake3"), true);
+  const hasher = createHasherSync("blake3");
+  hasher.update(new TextEncoder().encode("abc"));
+  assertEquals(toHex(hasher.digest()), ABC.blake3);
 });

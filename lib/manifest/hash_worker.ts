@@ -34,6 +34,7 @@
 import { InputError, ModelVerifyError } from "../errors.ts";
 import {
   createHasherSync,
+  engineReady,
   type HashAlgorithm,
   prepareEngine,
   type StreamHasher,
@@ -85,9 +86,9 @@ async function runBatch(
   let current: HashJob | undefined;
   cancel = new Int32Array(flag);
   try {
-    await prepareEngine(algorithm);
     for (current of jobs) {
       stopIfCancelled();
+      if (!engineReady(algorithm)) await prepareEngine(algorithm);
       const digest = ring
         ? hashFromRing(current, algorithm, ring)
         : hashBlocking(current, algorithm);
