@@ -33,7 +33,9 @@ export function isHashAlgorithm(value: unknown): value is HashAlgorithm {
  * native; BLAKE3 is the WASM build of `hash-wasm`, loaded on first use.
  */
 export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHasher> {
-  await prepareEngine(algorithm);
+  // Checked again after each await: concurrent callers in one thread (several verifications in
+  // one process) may take the idle BLAKE3 instance between `prepareEngine` and here.
+  while (!engineReady(algorithm)) await prepareEngine(algorithm);
   return createHasherSync(algorithm);
 }
 

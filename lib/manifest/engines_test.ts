@@ -66,3 +66,10 @@ Deno.test("engineReady() says when a lost BLAKE3 instance must be replaced befor
   hasher.update(new TextEncoder().encode("abc"));
   assertEquals(toHex(hasher.digest()), ABC.blake3);
 });
+
+Deno.test("createHasher() gives concurrent callers in one thread a BLAKE3 instance each", async () => {
+  const data = new TextEncoder().encode("abc");
+  const hashers = await Promise.all(Array.from({ length: 8 }, () => createHasher("blake3")));
+  for (const hasher of hashers) hasher.update(data);
+  for (const hasher of hashers) assertEquals(toHex(hasher.digest()), ABC.blake3);
+});

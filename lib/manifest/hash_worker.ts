@@ -88,7 +88,7 @@ async function runBatch(
   try {
     for (current of jobs) {
       stopIfCancelled();
-      if (!engineReady(algorithm)) await prepareEngine(algorithm);
+      while (!engineReady(algorithm)) await prepareEngine(algorithm);
       const digest = ring
         ? hashFromRing(current, algorithm, ring)
         : hashBlocking(current, algorithm);
