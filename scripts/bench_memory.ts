@@ -80,7 +80,7 @@ for (const [label, [command, args]] of [["digest", digest], ["verify key", verif
     `| ${files} files | \`${label}\` | ${mib(Math.min(...kib))}-${mib(Math.max(...kib))} MiB | ` +
       `${seconds} s |`,
   );
-  say(rows.at(-1));
+  say(rows.at(-1)!);
 }
 say(
   `\n${v8.join(" ") || "no V8 flags"}; signature ${(sigBytes / 1e6).toFixed(1)} MB; ${runs} runs\n`,
