@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./_posix_path.ts";
 import { DEFAULT_SIGNATURE_NAME, type DigestConfig } from "./config/config.ts";
 import { buildManifest } from "./manifest/build_manifest.ts";
 import type { HashProgress } from "./manifest/hash_jobs.ts";
