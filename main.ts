@@ -304,6 +304,15 @@ if (import.meta.main) {
     },
   });
   // Let pending rejections surface (and fail the run) before the verdict becomes the exit code.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  // One message through a channel is the macrotask: the global `setTimeout` would load
+  // node:timers (with node:util's inspect) first, about 10 ms after the hashing has ended.
+  await new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
   Deno.exit(code);
 }
