@@ -16,7 +16,6 @@ import {
 } from "./lib/config/resolve_config.ts";
 import { findUnknownEnv, formatUnknownEnv } from "./lib/config/unknown_env.ts";
 import { checkModelPaths } from "./lib/check_paths.ts";
-import { digestModel } from "./lib/digest_model.ts";
 import { ConfigError, EXIT_OK, type ModelVerifyError } from "./lib/errors.ts";
 import { isOciModelPath } from "./lib/oci/oci_source.ts";
 import { explainError, sandboxAdvice } from "./lib/report/explain_error.ts";
@@ -46,7 +45,6 @@ import {
   formatVerifySuccess,
 } from "./lib/report/text.ts";
 import { splitAgentArgs } from "./lib/agent/agent_options.ts";
-import { runAgent, verifyTraced } from "./lib/agent/run_agent.ts";
 
 /** The program version, as `--version` prints it. */
 export const VERSION = "0.1.0";
@@ -101,6 +99,8 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         const config = resolveDigestConfig(args, io);
         logFormat = config.logFormat;
         const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
+        // Loaded per command: a command does not pay for compiling the others' modules.
+        const { digestModel } = await import("./lib/digest_model.ts");
         const result = await digestModel(config, progress.hooks.onProgress)
           .finally(() => progress.finish());
         for (const warning of result.warnings ?? []) warn(warning);
@@ -188,10 +188,12 @@ export async function run(argv: readonly string[], io: ProcessIo): Promise<numbe
         }
         if (agent.options.intervalMs > 0) {
           const stop = io.onStop?.() ?? new AbortController().signal;
+          const { runAgent } = await import("./lib/agent/run_agent.ts");
           return await runAgent(config, agent.options, { ...io, stop });
         }
         if (!config.modelPath.startsWith("oci://")) await checkModelPaths(config);
         const progress = progressHooks(sink(io.progress, logFormat), config.quiet);
+        const { verifyTraced } = await import("./lib/agent/verify_traced.ts");
         const result = await verifyTraced(config, { env: { ...io.env }, ...progress.hooks }, io.env)
           .finally(() => progress.finish());
         for (const warning of result.warnings) warn(warning);
@@ -302,6 +304,15 @@ if (import.meta.main) {
     },
   });
   // Let pending rejections surface (and fail the run) before the verdict becomes the exit code.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  // One message through a channel is the macrotask: the global `setTimeout` would load
+  // node:timers (with node:util's inspect) first, about 10 ms after the hashing has ended.
+  await new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
   Deno.exit(code);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { resolve } from "./_posix_path.ts";
 import { DEFAULT_SIGNATURE_NAME } from "./config/config.ts";
 import { ConfigError } from "./errors.ts";
 import { escapeName } from "./_escape.ts";

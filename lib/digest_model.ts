@@ -5,12 +5,12 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./_posix_path.ts";
 import { DEFAULT_SIGNATURE_NAME, type DigestConfig } from "./config/config.ts";
 import { buildManifest } from "./manifest/build_manifest.ts";
 import type { HashProgress } from "./manifest/hash_jobs.ts";
-import { computeRootDigest } from "./manifest/manifest.ts";
 import { WorkerPrestart } from "./manifest/prestart.ts";
+import { rootDigestOf } from "./manifest/root_digest.ts";
 import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
 import { resolveModelRoot, walkModel } from "./tree/walk_model.ts";
 
@@ -64,7 +64,7 @@ export async function digestModel(
   const { entries, bytes } = built;
   return {
     modelPath: config.modelPath,
-    rootDigest: `sha256:${computeRootDigest(entries)}`,
+    rootDigest: `sha256:${await rootDigestOf(entries)}`,
     files: tree.files.length,
     bytes,
     warnings: [unmatchedWarning(unmatched)].filter((w): w is string => w !== undefined),

@@ -8,25 +8,27 @@
 
 import { escapeLine, stringifyLine } from "../_escape.ts";
 import type { VerifyConfig } from "../config/config.ts";
-import { EXIT_OK, toModelVerifyError } from "../errors.ts";
+import { EXIT_OK } from "../errors.ts";
 import { jsonLine, verifyResultFields } from "../report/json.ts";
 import type { LogEvent } from "../report/log_record.ts";
 import { counted } from "../report/plural.ts";
 import { formatBytes } from "../report/text.ts";
-import { type VerifyDeps, verifyModel, type VerifyResult } from "../verify_model.ts";
+import type { VerifyResult } from "../verify_model.ts";
 import {
   type AgentLog,
   AgentLoop,
   REAL_TIMERS,
   type RoundReport,
   type Timers,
-  type Trigger,
 } from "./agent_loop.ts";
 import type { AgentOptions } from "./agent_options.ts";
 import { startHealthServer } from "./health_server.ts";
 import { type CacheStats, IdentityCache, type IdentityCacheOptions } from "./identity_cache.ts";
-import { createTracing, type SpanAttributes, type Tracing } from "./tracing.ts";
+import { createTracing } from "./tracing.ts";
+import { verifyTraced } from "./verify_traced.ts";
 import { type ModelWatcher, watchModel } from "./watch_model.ts";
+
+export { type TraceContext, verifyTraced } from "./verify_traced.ts";
 
 /** The process around the agent; tests inject the clock, the address and hooks. */
 export interface AgentIo {
@@ -150,74 +152,6 @@ export async function runAgent(
   await tracing.shutdown();
   log.info("stopped", "Stopped");
   return EXIT_OK;
-}
-
-/** Extra context of a traced verification in continuous mode. */
-export interface TraceContext {
-  tracing: Tracing;
-  trigger: Trigger;
-  stats?: CacheStats;
-}
-
-/**
- * `verifyModel` inside a `model.validate` span. Without a context (one-shot), tracing is set up
- * from `env` for this one span and flushed before returning; that costs nothing when no OTLP
- * endpoint is set.
- */
-export async function verifyTraced(
-  config: VerifyConfig,
-  deps: VerifyDeps,
-  env: Readonly<Record<string, string | undefined>>,
-  context?: TraceContext,
-): Promise<VerifyResult> {
-  const tracing = context?.tracing ?? await createTracing(env);
-  if (!tracing.enabled) return await verifyModel(config, deps);
-  const started = performance.now();
-  const span = tracing.start({
-    "validation.type": context?.trigger ?? "initial",
-    "validation.method": config.method,
-    "validation.model_path": config.modelPath,
-  });
-  try {
-    const result = await verifyModel(config, deps);
-    span.end({
-      "validation.result": "success",
-      ...resultAttributes(result, context?.stats),
-    });
-    return result;
-  } catch (thrown) {
-    const error = toModelVerifyError(thrown);
-    span.end({
-      "validation.result": "failure",
-      "validation.seconds": (performance.now() - started) / 1000,
-      "validation.error_code": error.code,
-      ...(context?.stats ? statsAttributes(context.stats) : {}),
-    }, error);
-    throw error;
-  } finally {
-    if (!context) await tracing.shutdown();
-  }
-}
-
-function resultAttributes(result: VerifyResult, stats: CacheStats | undefined): SpanAttributes {
-  return {
-    "validation.files": result.files,
-    "validation.bytes": result.bytes,
-    "validation.seconds": result.seconds,
-    "validation.root_digest": result.rootDigest,
-    ...(stats ? statsAttributes(stats) : {
-      "validation.files_hashed": result.files,
-      "validation.bytes_hashed": result.bytes,
-    }),
-  };
-}
-
-function statsAttributes(stats: CacheStats): SpanAttributes {
-  return {
-    "validation.full_rehash": stats.full,
-    "validation.files_hashed": stats.filesHashed,
-    "validation.bytes_hashed": stats.bytesHashed,
-  };
 }
 
 function summarize(result: VerifyResult, stats: CacheStats): string {

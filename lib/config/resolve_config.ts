@@ -5,7 +5,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { resolve } from "../_posix_path.ts";
 import { ConfigError } from "../errors.ts";
 import type { HashAlgorithm } from "../manifest/engines.ts";
 import { isHashAlgorithm } from "../manifest/engines.ts";

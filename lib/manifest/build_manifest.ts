@@ -5,7 +5,8 @@
  */
 
 import { hashJobs, type HashOptions } from "./hash_jobs.ts";
-import { compareResourceNames, type ManifestEntry, type Serialization } from "./manifest.ts";
+import type { ManifestEntry, Serialization } from "./manifest.ts";
+import { compareResourceNames } from "./resource_order.ts";
 import { type FileToHash, planJobs } from "./plan_jobs.ts";
 
 /** Hashes `files` as `serialization` says; entries sorted as model_signing sorts resources. */

@@ -5,11 +5,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { IHasher } from "hash-wasm";
 
 /** BLAKE3 instances whose digest was taken, ready for the next file (per thread). */
 const idleBlake3: IHasher[] = [];
+/** node:crypto's `createHash`, once {@link prepareEngine} has loaded it. */
+let createHash: typeof import("node:crypto").createHash | undefined;
 
 /** Content hash algorithms of the OMS format (`predicate.serialization.hash_type`). */
 export const HASH_ALGORITHMS = ["sha256", "blake2b", "blake3"] as const;
@@ -44,7 +45,13 @@ export async function createHasher(algorithm: HashAlgorithm): Promise<StreamHash
  * WASM instance in this thread (hash-wasm creates instances only asynchronously).
  */
 export async function prepareEngine(algorithm: HashAlgorithm): Promise<void> {
-  if (algorithm !== "blake3" || idleBlake3.length > 0) return;
+  if (algorithm !== "blake3") {
+    // Loaded on first use: `digest` of a model the workers hash needs no node:crypto on the
+    // main thread, and loading it costs about 20-30 ms of CPU at start-up.
+    createHash ??= (await import("node:crypto")).createHash;
+    return;
+  }
+  if (idleBlake3.length > 0) return;
   // Loaded on first use: the WASM module is a noticeable part of start-up time otherwise.
   idleBlake3.push(await (await import("hash-wasm")).createBLAKE3());
 }
@@ -62,13 +69,14 @@ export function engineReady(algorithm: HashAlgorithm): boolean {
  * Creates a hasher without awaiting: the per-file path of the hashing worker, where an `await`
  * per file is a measurable share of the time on models of many small files.
  *
- * @throws {Error} for BLAKE3 unless an instance is idle ({@link prepareEngine} makes one; each
+ * @throws {Error} before {@link prepareEngine} ran for `algorithm`; for BLAKE3 unless an instance is idle ({@link prepareEngine} makes one; each
  * digest taken returns its instance)
  */
 export function createHasherSync(algorithm: HashAlgorithm): StreamHasher {
   switch (algorithm) {
     case "sha256":
     case "blake2b": {
+      if (!createHash) throw new Error(`${algorithm} not loaded: await prepareEngine() first`);
       const hash = createHash(algorithm === "sha256" ? "sha256" : "blake2b512");
       return {
         update: (data) => void hash.update(data),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import { basename } from "../_posix_path.ts";
 import { escapeName } from "../_escape.ts";
 import type { RegistryOptions } from "../config/config.ts";
 import { type ImageManifest, isOciManifestFile, readImageManifestFile } from "./image_manifest.ts";
@@ -59,7 +59,7 @@ export async function loadOciSource(
   const manifest = await readImageManifestFile(modelPath);
   return {
     manifest,
-    modelName: posix.basename(modelPath).replace(/\.[^.]*$/, ""),
+    modelName: basename(modelPath).replace(/\.[^.]*$/, ""),
     display: escapeName(modelPath),
   };
 }

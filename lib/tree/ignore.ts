@@ -17,7 +17,7 @@
  * @module
  */
 
-import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, normalize, relative, resolve, sep } from "../_posix_path.ts";
 import { escapeName } from "../_escape.ts";
 import { checkIgnoreEntry } from "../config/ignore_entry.ts";
 import { ConfigError } from "../errors.ts";

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "../_posix_path.ts";
 import { escapeName } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { isIgnored } from "./ignore.ts";
