@@ -57,20 +57,20 @@ export async function prepareEngine(algorithm: HashAlgorithm): Promise<void> {
 }
 
 /**
- * Whether {@link createHasherSync} can run for `algorithm` now. A BLAKE3 instance is lost when a
- * file fails between creating its hasher and taking the digest; callers check this before each
- * job and await {@link prepareEngine} only then.
+ * Whether {@link createHasherSync} can run for `algorithm` now: node:crypto loaded, or for BLAKE3
+ * an idle instance (one is lost when a file fails between creating its hasher and taking the
+ * digest). Callers check this before each job and await {@link prepareEngine} only then.
  */
 export function engineReady(algorithm: HashAlgorithm): boolean {
-  return algorithm !== "blake3" || idleBlake3.length > 0;
+  return algorithm === "blake3" ? idleBlake3.length > 0 : createHash !== undefined;
 }
 
 /**
  * Creates a hasher without awaiting: the per-file path of the hashing worker, where an `await`
  * per file is a measurable share of the time on models of many small files.
  *
- * @throws {Error} before {@link prepareEngine} ran for `algorithm`; for BLAKE3 unless an instance is idle ({@link prepareEngine} makes one; each
- * digest taken returns its instance)
+ * @throws {Error} unless {@link engineReady} (see {@link prepareEngine}; each BLAKE3 digest taken
+ * returns its instance)
  */
 export function createHasherSync(algorithm: HashAlgorithm): StreamHasher {
   switch (algorithm) {

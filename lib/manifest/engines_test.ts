@@ -55,6 +55,7 @@ Deno.test("createHasher() gives correct BLAKE3 digests when instances are reused
 
 Deno.test("engineReady() says when a lost BLAKE3 instance must be replaced before hashing", async () => {
   await prepareEngine("blake3");
+  await prepareEngine("sha256");
   assertEquals(engineReady("sha256"), true);
   assertEquals(engineReady("blake3"), true);
   // A hasher whose file failed before its digest was taken keeps its instance.
