@@ -106,6 +106,29 @@ async function signFile(dir: string, image: TestImage, privateKey: string): Prom
   return signature;
 }
 
+/** `verify key --insecure-registry ... --pull DIR oci://...`, as a user runs it. */
+function verifyPull(
+  publicKey: string,
+  signature: string,
+  pulled: string,
+  reference: string,
+  ...extra: string[]
+) {
+  return runCli([
+    "verify",
+    "key",
+    "--public-key",
+    publicKey,
+    "--signature",
+    signature,
+    "--insecure-registry",
+    ...extra,
+    "--pull",
+    pulled,
+    reference,
+  ]);
+}
+
 Deno.test("an image index leads to this platform's manifest, which is what gets verified", async () => {
   await using dir = await tempDir();
   const keys = await writeKeyPair(dir.path);
@@ -158,18 +181,7 @@ Deno.test("a Docker v2 manifest verifies with its untitled layers as layer_NNN.t
   await using server = serve(served(image, "v1", DOCKER_MANIFEST));
   const signature = await signFile(dir.path, image, keys.privateKey);
   const pulled = join(dir.path, "pulled");
-  const ok = await runCli([
-    "verify",
-    "key",
-    "--public-key",
-    keys.publicKey,
-    "--signature",
-    signature,
-    "--insecure-registry",
-    "--pull",
-    pulled,
-    `oci://${server.host}/m:v1`,
-  ]);
+  const ok = await verifyPull(keys.publicKey, signature, pulled, `oci://${server.host}/m:v1`);
   assertEquals(ok.code, 0, ok.stderr);
   assertEquals(await Deno.readFile(join(pulled, "layer_000.tar.gz")), layer);
   assertEquals(await Deno.readTextFile(join(pulled, "config.json")), "{}");
@@ -184,20 +196,14 @@ Deno.test("a blob that stalls half-way times out and nothing lands in the pull f
   await using server = serve(content);
   const signature = await signFile(dir.path, image, keys.privateKey);
   const pulled = join(dir.path, "pulled");
-  const result = await runCli([
-    "verify",
-    "key",
-    "--public-key",
+  const result = await verifyPull(
     keys.publicKey,
-    "--signature",
     signature,
-    "--insecure-registry",
-    "--registry-timeout",
-    "1",
-    "--pull",
     pulled,
     `oci://${server.host}/m:v1`,
-  ]);
+    "--registry-timeout",
+    "1",
+  );
   assertEquals(result.code, 1, result.stderr);
   assertStringIncludes(result.stderr, "did not answer");
   assertEquals(await Array.fromAsync(Deno.readDir(pulled)), []);
@@ -213,20 +219,14 @@ Deno.test("a blob trickled byte by byte inside each chunk deadline hits the whol
   await using server = serve(content);
   const signature = await signFile(dir.path, image, keys.privateKey);
   const pulled = join(dir.path, "pulled");
-  const result = await runCli([
-    "verify",
-    "key",
-    "--public-key",
+  const result = await verifyPull(
     keys.publicKey,
-    "--signature",
     signature,
-    "--insecure-registry",
-    "--registry-timeout",
-    "1",
-    "--pull",
     pulled,
     `oci://${server.host}/m:v1`,
-  ]);
+    "--registry-timeout",
+    "1",
+  );
   assertEquals(result.code, 1, result.stderr);
   assertStringIncludes(result.stderr, `did not send all of blob ${sha256Digest(big)}`);
   assertStringIncludes(
