@@ -1,6 +1,6 @@
 /**
  * Keyless signatures made by `sign sigstore` verified by the Go model-signing CLI and by Python
- * model_signing (peers installed into `~/.cache/model-verify/peers`), against the same local
+ * model_signing (peers installed by scripts/install_peers.sh, located by `_peers.ts`), against the same local
  * Sigstore and trust config. Each test is skipped when its peer is not installed.
  */
 
@@ -9,14 +9,15 @@ import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { runCli, SAMPLE_MODEL, tempDir, writeModel } from "./_helpers.ts";
 import { OidcProvider } from "./_fixtures/oidc_provider.ts";
 import { VirtualSigstore } from "./_fixtures/virtual_sigstore.ts";
+import { GO_PEER as GO, PYTHON_PEER as PYTHON } from "./_peers.ts";
 
-const GO_PEER = join(Deno.env.get("HOME") ?? "/", ".cache/model-verify/peers/go/bin/model-signing");
-const HAS_GO_PEER = await Deno.stat(GO_PEER).then((s) => s.isFile, () => false);
+const GO_PEER = GO.cli ?? "";
+const HAS_GO_PEER = GO.cli !== undefined;
 
 Deno.test({
   name: HAS_GO_PEER
     ? "the Go model-signing CLI verifies a keyless signature of sign sigstore"
-    : `Go peer interop skipped: ${GO_PEER} is absent`,
+    : `Go peer interop skipped: ${GO.missing}`,
   ignore: !HAS_GO_PEER,
   async fn() {
     const now = Date.now();
@@ -58,11 +59,8 @@ Deno.test({
   },
 });
 
-const PYTHON_PEER = join(
-  Deno.env.get("HOME") ?? "/",
-  ".cache/model-verify/peers/python/bin/model_signing",
-);
-const HAS_PYTHON_PEER = await Deno.stat(PYTHON_PEER).then((s) => s.isFile, () => false);
+const PYTHON_PEER = PYTHON.cli ?? "";
+const HAS_PYTHON_PEER = PYTHON.cli !== undefined;
 
 /**
  * A Rekor front end that stores verifiers as real Rekor does: the certificate re-encoded as
@@ -103,7 +101,7 @@ function canonicalRekor(sigstore: VirtualSigstore) {
 Deno.test({
   name: HAS_PYTHON_PEER
     ? "model_signing (Python) verifies a keyless signature of sign sigstore"
-    : `Python peer interop skipped: ${PYTHON_PEER} is absent`,
+    : `Python peer interop skipped: ${PYTHON.missing}`,
   ignore: !HAS_PYTHON_PEER,
   async fn() {
     const now = Date.now();
