@@ -20,10 +20,10 @@ async function signAttach(
   dir: string,
   privateKey: string,
   env: Record<string, string> = {},
+  signature = join(dir, `${crypto.randomUUID()}.sig`),
 ) {
   const image = orasImage({ "w.bin": "weights" });
   const digest = storeImage(registry, "m", image, "v1");
-  const signature = join(dir, `${crypto.randomUUID()}.sig`);
   const signed = await runCli([
     "sign",
     "key",
@@ -35,7 +35,7 @@ async function signAttach(
     "--attach",
     `oci://${registry.host}/m:v1`,
   ], { env });
-  return { signed, digest, fallbackTag: `m:${digest.replace(":", "-")}` };
+  return { signed, digest, signature, fallbackTag: `m:${digest.replace(":", "-")}` };
 }
 
 function verifyArgs(registry: FakeRegistry, publicKey: string): string[] {
@@ -112,4 +112,25 @@ Deno.test("sign --attach to a registry with the referrers API: OCI-Subject, so n
   assertEquals(ok.code, 0, ok.stderr);
   assertStringIncludes(ok.stdout, digest);
   assert(registry.requests.includes(`GET /v2/m/referrers/${digest}`), registry.requests.join(" "));
+});
+
+Deno.test("sign --attach refused by the registry: fails, keeps the written signature and says so", async () => {
+  await using dir = await tempDir();
+  const keys = await writeKeyPair(dir.path);
+  await using registry = startFakeRegistry({ readOnly: true });
+  // A link planted at the signature path is replaced, never written through.
+  const elsewhere = join(dir.path, "elsewhere.txt");
+  await Deno.writeTextFile(elsewhere, "untouched");
+  const signature = join(dir.path, "model.sig");
+  await Deno.symlink(elsewhere, signature);
+  const { signed } = await signAttach(registry, dir.path, keys.privateKey, {}, signature);
+  assert(signed.code !== 0, signed.stdout);
+  assertStringIncludes(signed.stderr, "403");
+  assertStringIncludes(signed.stderr, `signature was written to '${signature}' but not attached`);
+  assertEquals(await Deno.readTextFile(elsewhere), "untouched");
+  assert(!(await Deno.lstat(signature)).isSymlink);
+  assert(![...registry.manifests.keys()].some((k) => k.includes("sha256-")));
+  // The kept signature is a good one.
+  const ok = await runCli([...verifyArgs(registry, keys.publicKey), "--signature", signature]);
+  assertEquals(ok.code, 0, ok.stderr);
 });

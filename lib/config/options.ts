@@ -179,7 +179,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     "registry-timeout",
     "string",
     [...VERIFY, ...SIGN_ALL],
-    "Seconds to wait for each registry response or body chunk (default 30).",
+    "Seconds to wait for each registry response or body chunk (default 30); whole bodies get " +
+      "the same, a --pull blob 1 s more per 256 KiB (docs/oci.md).",
     { metavar: "SECONDS" },
   ),
   // RFC 3161 timestamps on key and certificate signatures (lib/sign/timestamp_request.ts).

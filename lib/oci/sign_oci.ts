@@ -11,12 +11,13 @@ import { join } from "node:path";
 import { buildStatement } from "../bundle/build_bundle.ts";
 import { DEFAULT_SIGNATURE_NAME } from "../config/config.ts";
 import type { SignConfig } from "../config/resolve_config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ModelVerifyError } from "../errors.ts";
+import { escapeName } from "../_escape.ts";
 import { computeRootDigest, type Serialization } from "../manifest/manifest.ts";
 import type { RegistryOptions } from "../config/config.ts";
 import { loadSigner, type ModelStatement, type SignResult } from "../sign/sign_model.ts";
 import type { SigstoreSignDeps } from "../sign/sigstore_sign.ts";
-import { checkSignatureTarget } from "../sign/write_signature.ts";
+import { checkSignatureTarget, writeSignature } from "../sign/write_signature.ts";
 import { layerEntries } from "./layer_entries.ts";
 import { loadOciSource, type OciSource } from "./oci_source.ts";
 import type { RegistrySource } from "./registry_source.ts";
@@ -55,10 +56,11 @@ export async function signOci(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<OciSignResult> {
   checkOciOptions(config);
+  await checkSignatureTarget(config.signaturePath);
   const signer = await loadSigner(config);
   const { statement, source } = await buildOciStatement(config, env);
   const bundle = await signer.bundle(statement.payload);
-  await Deno.writeTextFile(config.signaturePath, bundle);
+  await writeSignature(config.signaturePath, bundle);
   const result: OciSignResult = {
     signaturePath: config.signaturePath,
     rootDigest: statement.rootDigest,
@@ -67,7 +69,7 @@ export async function signOci(
     warnings: [],
   };
   if (config.registry?.attach && source.registry) {
-    result.referrer = await attach(source.registry, bundle);
+    result.referrer = await attach(source.registry, bundle, config.signaturePath);
   }
   return result;
 }
@@ -97,7 +99,7 @@ export function ociSigstoreHooks(
       },
       onSigned: async (bundle) => {
         if (config.registry?.attach && source?.registry) {
-          referrer = await attach(source.registry, bundle);
+          referrer = await attach(source.registry, bundle, config.signaturePath);
         }
       },
     },
@@ -141,7 +143,24 @@ async function buildOciStatement(
   };
 }
 
-async function attach(source: RegistrySource, bundle: string): Promise<string> {
+/**
+ * Pushes the signature already written to `signaturePath` as a referrer. When the push fails,
+ * the error (same class and exit code) also says that the signature file was kept: it is a
+ * valid signature, and `verify --signature` accepts it as it is.
+ */
+async function attach(
+  source: RegistrySource,
+  bundle: string,
+  signaturePath: string,
+): Promise<string> {
   const { attachSignature } = await import("./referrers.ts");
-  return await attachSignature(source, new TextEncoder().encode(bundle));
+  try {
+    return await attachSignature(source, new TextEncoder().encode(bundle));
+  } catch (error) {
+    if (error instanceof ModelVerifyError) {
+      error.message += ` (the signature was written to '${escapeName(signaturePath)}' but not ` +
+        "attached: verify with --signature, or sign again with --attach)";
+    }
+    throw error;
+  }
 }

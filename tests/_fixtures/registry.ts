@@ -178,6 +178,8 @@ export interface FakeRegistryOptions {
   tokenAuth?: { username: string; password: string; refreshToken?: string };
   /** Serve the referrers API and answer a pushed referrer with `OCI-Subject` (OCI 1.1). */
   referrersApi?: boolean;
+  /** Refuse every upload with 403 `DENIED` (a pull-only mirror or account). */
+  readOnly?: boolean;
 }
 
 /** A registry in this process, for what Debian's registry cannot show. */
@@ -251,6 +253,12 @@ export function startFakeRegistry(options: FakeRegistryOptions = {}): FakeRegist
           },
         });
       }
+    }
+    if (writes && options.readOnly) {
+      await request.body?.cancel();
+      return Response.json({ errors: [{ code: "DENIED", message: "read-only" }] }, {
+        status: 403,
+      });
     }
     const body = writes ? new Uint8Array(await request.arrayBuffer()) : undefined;
     switch (kind) {
