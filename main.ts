@@ -6,6 +6,7 @@
  */
 
 import { escapeLine } from "./lib/_escape.ts";
+import { nextTask } from "./lib/_next_task.ts";
 import { commandOf, parseArgs, peekOption } from "./lib/config/parse_args.ts";
 import {
   resolveDigestConfig,
@@ -304,15 +305,6 @@ if (import.meta.main) {
     },
   });
   // Let pending rejections surface (and fail the run) before the verdict becomes the exit code.
-  // One message through a channel is the macrotask: the global `setTimeout` would load
-  // node:timers (with node:util's inspect) first, about 10 ms after the hashing has ended.
-  await new Promise<void>((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
+  await nextTask();
   Deno.exit(code);
 }

@@ -24,7 +24,15 @@ import {
   permissionScope,
 } from "./_compile_flags.ts";
 import { HAS_OPENSSL, issue, signWithCertificate } from "./_fixtures/pki.ts";
-import { INTEROP_DIR, NO_INTEROP, REPO_ROOT, signedModel, tempDir } from "./_helpers.ts";
+import {
+  INTEROP_DIR,
+  NO_INTEROP,
+  REPO_ROOT,
+  signedModel,
+  signWithKey,
+  tempDir,
+} from "./_helpers.ts";
+import { isSerialWork } from "../lib/manifest/hash_jobs.ts";
 import { DEFAULT_TERMINATION_LOG, TERMINATION_LOG_ENV } from "../lib/report/termination.ts";
 import { VERSION } from "../main.ts";
 
@@ -390,6 +398,43 @@ Deno.test({
     assertStringIncludes(result.stdout, "model:       /data");
     assertEquals(result.stderr, "");
     assertEquals(await Deno.readTextFile(f.terminationLog), "");
+  },
+});
+
+Deno.test({
+  name:
+    "sandbox: a model past the in-process bound is hashed by the workers; tampering still fails",
+  ...sandboxTest,
+  async fn() {
+    await using dir = await tempDir();
+    const f = await keyFixture(dir.path);
+    // A sparse 256 MiB file (no disk used): more than this thread hashes by itself
+    // (isSerialWork), and big enough for a reading worker with a shared ring.
+    const weights = join(f.model, "weights.bin");
+    const MIB = 1 << 20;
+    assert(!isSerialWork(256 * MIB, 1));
+    await Deno.writeFile(weights, new Uint8Array(0));
+    await Deno.truncate(weights, 256 * MIB);
+    await signWithKey(f.model, f.privateKey);
+    await Deno.copyFile(f.publicKey, join(f.keys, "key.pub"));
+    const run = () =>
+      runInSandbox({
+        model: f.model,
+        binds: { "/keys": f.keys },
+        env: { ...KEY_ENV, MODEL_SIGNING_MAX_WORKERS: "2" },
+        terminationLog: f.terminationLog,
+      });
+    const ok = await run();
+    assertEquals(ok.code, 0, ok.stderr);
+    assertStringIncludes(ok.stdout, "256.0 MiB");
+    // One byte changed at the end of the file: found by the workers.
+    const file = await Deno.open(weights, { write: true });
+    await file.seek(256 * MIB - 1, Deno.SeekMode.Start);
+    await file.write(new Uint8Array([1]));
+    file.close();
+    const bad = await run();
+    assertEquals(bad.code, 1, bad.stderr);
+    assertStringIncludes(bad.stderr + bad.stdout, "weights.bin");
   },
 });
 

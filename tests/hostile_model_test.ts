@@ -8,7 +8,9 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError, IntegrityError, type ModelVerifyError } from "../lib/errors.ts";
-import { CHUNK_SIZE, type HashJob, hashJob } from "../lib/manifest/hash_file.ts";
+import { prepareEngine } from "../lib/manifest/engines.ts";
+import { hashBlocking } from "../lib/manifest/hash_blocking.ts";
+import type { HashJob } from "../lib/manifest/hash_file.ts";
 import { type VerifyDeps, verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
 import { compilePermissionFlags, programArgv } from "./_compile_flags.ts";
@@ -258,10 +260,13 @@ Deno.test("a missing, special or empty model path fails with a clear message", a
 // ---------------------------------------------------------------------------------------------
 // Files that change while they are hashed
 
-Deno.test("hashJob() fails when the file differs from its listing or changes while read", async (t) => {
+Deno.test("hashBlocking() fails when the file differs from its listing or changes while read", async (t) => {
   await using dir = await tempDir();
   const path = join(dir.path, "big.bin");
+  const CHUNK_SIZE = 1 << 20;
   const size = 2 * CHUNK_SIZE + 5;
+  const buffer = new Uint8Array(CHUNK_SIZE);
+  await prepareEngine("sha256");
   const reset = async () => {
     await Deno.writeFile(path, new Uint8Array(size));
     await Deno.utime(path, 1_000_000, 1_000_000);
@@ -275,7 +280,7 @@ Deno.test("hashJob() fails when the file differs from its listing or changes whi
     mtimeMs: 1_000_000_000,
   });
   await reset();
-  assertEquals((await hashJob(job(), "sha256")).length, 32);
+  assertEquals(hashBlocking(job(), "sha256", buffer).length, 32);
   const cases: [string, () => HashJob, ((n: number) => void) | undefined][] = [
     [
       "size differs from the listing",
@@ -304,7 +309,10 @@ Deno.test("hashJob() fails when the file differs from its listing or changes whi
         fired = true;
       });
       const error = await assertFailsWith(
-        () => hashJob(make(), "sha256", hook),
+        () =>
+          Promise.resolve().then(() =>
+            hashBlocking(make(), "sha256", buffer, hook ? { onBytes: hook } : {})
+          ),
         InputError,
         "FILE_CHANGED",
       );
@@ -324,7 +332,8 @@ Deno.test("verifyModel() fails when a file changes between listing and hashing",
         ["in this thread", SAMPLE_MODEL, undefined],
         [
           "on the worker pool",
-          Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}.bin`, `file ${i}`])),
+          // Past the in-process path's bound (isSerialWork): the workers hash.
+          Object.fromEntries(Array.from({ length: 2100 }, (_, i) => [`f${i}.bin`, `file ${i}`])),
           2,
         ],
       ] as const

@@ -1,13 +1,12 @@
 /**
- * Hashes one byte range of one file with bounded memory, and checks that the file did not change
- * while it was read.
+ * A unit of hashing work (one file, or one shard of it) and the checks that the file read is the
+ * one listed, shared by every reader (`hash_blocking.ts`, the workers' reading rings).
  *
  * @module
  */
 
 import { escapeName } from "../_escape.ts";
 import { InputError } from "../errors.ts";
-import { createHasher, type HashAlgorithm } from "./engines.ts";
 
 /** One unit of hashing work: a whole file (`start` 0, `end` size) or one shard of it. */
 export interface HashJob {
@@ -25,53 +24,6 @@ export interface HashJob {
   mtimeMs?: number | null;
   /** Inode number as listed before hashing, when known: another inode means a replaced file. */
   ino?: number | null;
-}
-
-/** Bytes read per call; the only buffer a job holds. */
-export const CHUNK_SIZE = 1 << 20;
-
-/**
- * Hashes the bytes `[job.start, job.end)` of `job.path`.
- *
- * @throws {InputError} when the file cannot be read, is shorter than expected, or its size or
- * modification time changed between listing and hashing.
- */
-export async function hashJob(
-  job: HashJob,
-  algorithm: HashAlgorithm,
-  onBytes?: (n: number) => void,
-): Promise<Uint8Array> {
-  const hasher = await createHasher(algorithm);
-  let file: Deno.FsFile;
-  try {
-    // Opening a FIFO for reading would block until a writer comes: check the type first.
-    checkRegularFile(job, await Deno.stat(job.path));
-    file = await Deno.open(job.path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw removed(job);
-    throw error instanceof InputError ? error : unreadable(job, error);
-  }
-  try {
-    const before = await file.stat();
-    checkUnchanged(job, before);
-    if (job.start > 0) await file.seek(job.start, Deno.SeekMode.Start);
-    const buffer = new Uint8Array(Math.min(CHUNK_SIZE, Math.max(job.end - job.start, 1)));
-    let position = job.start;
-    while (position < job.end) {
-      const want = Math.min(buffer.length, job.end - position);
-      const n = await file.read(want === buffer.length ? buffer : buffer.subarray(0, want));
-      if (n === null || n === 0) throw endedEarly(job, position);
-      hasher.update(buffer.subarray(0, n));
-      position += n;
-      onBytes?.(n);
-    }
-    checkUnchanged(job, await file.stat());
-    return hasher.digest();
-  } catch (error) {
-    throw error instanceof InputError ? error : unreadable(job, error);
-  } finally {
-    file.close();
-  }
 }
 
 /**

@@ -2,7 +2,9 @@ import { join } from "node:path";
 import { assertFailsWith, assertStringIncludes } from "../../tests/_assert.ts";
 import { tempDir } from "../../tests/_helpers.ts";
 import { InputError } from "../errors.ts";
-import { type HashJob, hashJob } from "./hash_file.ts";
+import { prepareEngine } from "./engines.ts";
+import { hashBlocking, READ_BUFFER } from "./hash_blocking.ts";
+import type { HashJob } from "./hash_file.ts";
 import { hashJobs } from "./hash_jobs.ts";
 
 async function mkfifo(path: string): Promise<boolean> {
@@ -34,11 +36,13 @@ async function swappedForFifo(dir: string): Promise<HashJob[]> {
   return jobs;
 }
 
-Deno.test("hashJob() fails on a file swapped for a FIFO instead of blocking on it", async () => {
+Deno.test("hashBlocking() fails on a file swapped for a FIFO instead of blocking on it", async () => {
   await using dir = await tempDir();
   const jobs = await swappedForFifo(dir.path);
+  await prepareEngine("sha256");
   const error = await assertFailsWith(
-    () => hashJob(jobs[7]!, "sha256"),
+    () =>
+      Promise.resolve().then(() => hashBlocking(jobs[7]!, "sha256", new Uint8Array(READ_BUFFER))),
     InputError,
     "FILE_CHANGED",
   );

@@ -8,9 +8,9 @@ import {
 import { tempDir, writeModel } from "../../tests/_helpers.ts";
 import { InputError } from "../errors.ts";
 import { walkModel } from "../tree/walk_model.ts";
-import { type HashJob, hashJob } from "./hash_file.ts";
-import { hashJobs, type HashProgress, SERIAL_MAX_BYTES, SERIAL_MAX_JOBS } from "./hash_jobs.ts";
-import { toHex } from "./hex.ts";
+import { referenceDigest } from "../../tests/_fixtures/reference_digest.ts";
+import type { HashJob } from "./hash_file.ts";
+import { hashJobs, type HashProgress, isSerialWork } from "./hash_jobs.ts";
 import { planJobs } from "./plan_jobs.ts";
 
 const MIB = 1 << 20;
@@ -26,7 +26,7 @@ async function jobsOf(root: string, shardSize?: number): Promise<HashJob[]> {
 
 async function reference(jobs: readonly HashJob[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const job of jobs) out.set(job.name, toHex(await hashJob(job, "sha256")));
+  for (const job of jobs) out.set(job.name, await referenceDigest(job, "sha256"));
   return out;
 }
 
@@ -41,7 +41,8 @@ const LARGE_MODEL: Record<string, Uint8Array> = {
   "weights-2.bin": filled(5 * MIB, 3),
   "sub/empty": new Uint8Array(0),
 };
-for (let i = 0; i < SERIAL_MAX_JOBS + 8; i++) LARGE_MODEL[`sub/f${i}`] = filled(i * 101, i);
+// Enough files that starting workers pays (see isSerialWork).
+for (let i = 0; i < 2100; i++) LARGE_MODEL[`sub/f${i}`] = filled(i % 700, i);
 
 Deno.test("hashJobs() gives the single-threaded digests on both paths, in job order", async (t) => {
   await using dir = await tempDir();
@@ -65,8 +66,11 @@ Deno.test("hashJobs() gives the single-threaded digests on both paths, in job or
       }
     }
   }
-  const bytes = Object.values(LARGE_MODEL).reduce((sum, b) => sum + b.length, 0);
-  assert(bytes >= SERIAL_MAX_BYTES, "the large model must be large enough for the pool");
+  const sizes = Object.values(LARGE_MODEL).map((b) => b.length);
+  const bytes = sizes.reduce((sum, n) => sum + n, 0);
+  assert(!isSerialWork(bytes, sizes.length), "the large model must be large enough for the pool");
+  const smallSizes = Object.values(SMALL_MODEL).map((b) => b.length);
+  assert(isSerialWork(smallSizes.reduce((sum: number, n) => sum + n, 0), smallSizes.length));
 });
 
 Deno.test("hashJobs() reports progress up to every job, file and byte", async (t) => {

@@ -5,16 +5,14 @@
  * worker, which reads one big job into a shared ring ({@link ReadRequest}) for the worker that
  * hashes it.
  *
- * It reads like `hashJob` (same checks, same errors), tuned for a thread of its own:
- * - jobs run without an `await`, with blocking reads, and are checked by path (`stat`
- *   before opening and after reading): an async file operation costs tens of microseconds and,
- *   under Deno's read permission, a `stat` of an open file several times one by path, which
- *   would dominate a model of many small files; nothing else waits on this thread;
+ * Tuned for a thread of its own:
+ * - jobs run without an `await`, with blocking reads (`hash_blocking.ts`, the same reading
+ *   path as in-process hashing): nothing else waits on this thread;
  * - a big job, when a core is spare, is read by a reading worker into a ring of shared buffers
  *   while this one hashes (`read_ring.ts`): reading, a copy from the page cache, then costs the
  *   hashing thread nothing. Async reads on this thread (Deno's I/O thread reading ahead) were
  *   slower than blocking ones: the copy still lands on this thread, plus a round trip per read;
- * - every {@link RECHECK_BYTES} the thread that reads checks the file again (size, mtime, inode,
+ * - every `RECHECK_BYTES` (`hash_blocking.ts`) the thread that reads checks the file again (size, mtime, inode,
  *   still linked), so a big file changed or removed mid-read fails then, not after the rest of it
  *   was read.
  * Memory per worker: one {@link READ_BUFFER}, or the ring it is given, whatever the model size.
@@ -32,21 +30,9 @@
 /// <reference lib="deno.worker" />
 
 import { InputError, ModelVerifyError } from "../errors.ts";
-import {
-  createHasherSync,
-  engineReady,
-  type HashAlgorithm,
-  prepareEngine,
-  type StreamHasher,
-} from "./engines.ts";
-import {
-  checkRegularFile,
-  checkUnchanged,
-  endedEarly,
-  type HashJob,
-  removed,
-  unreadable,
-} from "./hash_file.ts";
+import { createHasherSync, engineReady, type HashAlgorithm, prepareEngine } from "./engines.ts";
+import { crossedRecheck, hashBlocking, openChecked, READ_BUFFER } from "./hash_blocking.ts";
+import { checkUnchanged, endedEarly, type HashJob, unreadable } from "./hash_file.ts";
 import { toHex } from "./hex.ts";
 import {
   type ReadRing,
@@ -58,9 +44,7 @@ import {
 } from "./read_ring.ts";
 import {
   PROGRESS_BYTES,
-  READ_BUFFER,
   type ReadRequest,
-  RECHECK_BYTES,
   type WorkerReply,
   type WorkerRequest,
 } from "./worker_protocol.ts";
@@ -91,7 +75,7 @@ async function runBatch(
       while (!engineReady(algorithm)) await prepareEngine(algorithm);
       const digest = ring
         ? hashFromRing(current, algorithm, ring)
-        : hashBlocking(current, algorithm);
+        : hashBlocking(current, algorithm, buffer, HOOKS);
       digests.push(toHex(digest));
     }
     const reply: WorkerReply = { type: "done", batch, digests, bytes: unreported };
@@ -120,33 +104,8 @@ function describe(error: unknown): RingFailureDetail {
   };
 }
 
-/**
- * A job read with blocking reads, without an `await`: the file is checked by path before it is
- * opened and after it was read (size, modification time, inode). Under Deno's read permission
- * a `stat` of an open file costs several times a `stat` by path, which is most of the time of a
- * small file.
- */
-function hashBlocking(job: HashJob, algorithm: HashAlgorithm): Uint8Array {
-  const hasher = createHasherSync(algorithm);
-  // Opening a FIFO for reading would block until a writer comes: check the type first.
-  checkUnchanged(job, statPath(job));
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(job.path, { read: true });
-  } catch (error) {
-    throw unreadable(job, error);
-  }
-  try {
-    if (job.start > 0) file.seekSync(job.start, Deno.SeekMode.Start);
-    readBlocking(file, job, hasher);
-  } catch (error) {
-    throw error instanceof InputError ? error : unreadable(job, error);
-  } finally {
-    file.close();
-  }
-  checkUnchanged(job, statPath(job));
-  return hasher.digest();
-}
+/** What the blocking reads of this worker report and check. */
+const HOOKS = { onBytes: counted, stopIfCancelled };
 
 /** A big job another worker reads into `ring` (see {@link readIntoRing}): hashing only. */
 function hashFromRing(job: HashJob, algorithm: HashAlgorithm, ring: ReadRing): Uint8Array {
@@ -166,7 +125,7 @@ function hashFromRing(job: HashJob, algorithm: HashAlgorithm, ring: ReadRing): U
 
 /**
  * The reading side of a big job: opens and checks the file as {@link hashBlocking} does, then
- * fills `ring` with blocking reads, checking the open file every {@link RECHECK_BYTES} and at
+ * fills `ring` with blocking reads, checking the open file every `RECHECK_BYTES` (`hash_blocking.ts`) and at
  * the end. Ends the ring with `finish`, or `fail` with the error the hashing worker reports.
  */
 function readIntoRing(job: HashJob, ring: ReadRing): void {
@@ -181,7 +140,7 @@ function readIntoRing(job: HashJob, ring: ReadRing): void {
         const n = file.readSync(want === slot.length ? slot : slot.subarray(0, want));
         if (n === null || n === 0) throw endedEarly(job, position);
         position += n;
-        if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
+        if (crossedRecheck(position - job.start, n)) checkUnchanged(job, file.statSync());
         writer.publish(n);
       }
       checkUnchanged(job, file.statSync());
@@ -195,52 +154,6 @@ function readIntoRing(job: HashJob, ring: ReadRing): void {
     // Cancelled: the pool gave up and the hashing side stops on its own.
     if (!(error instanceof RingCancelled)) writer.fail(describe(error));
   }
-}
-
-/** `stat` by path; a file that is gone was removed while being verified. */
-function statPath(job: HashJob): Deno.FileInfo {
-  try {
-    return Deno.statSync(job.path);
-  } catch (error) {
-    throw error instanceof Deno.errors.NotFound ? removed(job) : unreadable(job, error);
-  }
-}
-
-function openChecked(job: HashJob): Deno.FsFile {
-  let file: Deno.FsFile;
-  try {
-    checkRegularFile(job, statPath(job));
-    file = Deno.openSync(job.path, { read: true });
-  } catch (error) {
-    throw error instanceof InputError ? error : unreadable(job, error);
-  }
-  try {
-    checkUnchanged(job, file.statSync());
-    if (job.start > 0) file.seekSync(job.start, Deno.SeekMode.Start);
-    return file;
-  } catch (error) {
-    file.close();
-    throw error instanceof InputError ? error : unreadable(job, error);
-  }
-}
-
-function readBlocking(file: Deno.FsFile, job: HashJob, hasher: StreamHasher): void {
-  let position = job.start;
-  while (position < job.end) {
-    const want = Math.min(buffer.length, job.end - position);
-    const n = file.readSync(want === buffer.length ? buffer : buffer.subarray(0, want));
-    if (n === null || n === 0) throw endedEarly(job, position);
-    hasher.update(buffer.subarray(0, n));
-    position += n;
-    counted(n);
-    if (crossed(position - job.start, n)) checkUnchanged(job, file.statSync());
-    stopIfCancelled();
-  }
-}
-
-/** Whether the last `n` bytes of the `done` read so far crossed a multiple of RECHECK_BYTES. */
-function crossed(done: number, n: number): boolean {
-  return Math.floor(done / RECHECK_BYTES) > Math.floor((done - n) / RECHECK_BYTES);
 }
 
 function counted(n: number): void {

@@ -33,13 +33,13 @@ export class WorkerPrestart {
 
   /**
    * Counts jobs (files, or the shards a signature lists) and starts workers once the work is past
-   * the in-process path: one, then as many as {@link poolSize} gives for what was seen so far.
+   * the in-process path: as many as {@link poolSize} gives.
    */
   add(jobs: number, bytes: number): void {
     this.#files += jobs;
     this.#bytes += bytes;
     if (isSerialWork(this.#bytes, this.#files)) return;
-    this.workers.startUpTo(poolSize(this.#bytes, this.#files, this.#cpus, this.#maxWorkers));
+    this.workers.startUpTo(poolSize(this.#cpus, this.#maxWorkers));
   }
 
   /** Terminates the workers the pool did not adopt. */

@@ -5,16 +5,8 @@ import { tempDir, writeModel } from "../../tests/_helpers.ts";
 import { InternalError } from "../errors.ts";
 import { walkModel } from "../tree/walk_model.ts";
 import { availableCpus } from "./cpu_count.ts";
-import { hashJob } from "./hash_file.ts";
-import {
-  estimatedMs,
-  hashJobs,
-  ONE_WORKER_MS,
-  poolSize,
-  SERIAL_MAX_BYTES,
-  SERIAL_MAX_JOBS,
-} from "./hash_jobs.ts";
-import { toHex } from "./hex.ts";
+import { referenceDigest } from "../../tests/_fixtures/reference_digest.ts";
+import { estimatedMs, hashJobs, isSerialWork, poolSize, SERIAL_MAX_MS } from "./hash_jobs.ts";
 import { planJobs } from "./plan_jobs.ts";
 import { WorkerPrestart } from "./prestart.ts";
 import { hashInWorkers, HashWorkers } from "./worker_pool.ts";
@@ -27,7 +19,7 @@ async function smallFilesModel(root: string, count: number): Promise<string> {
   return await writeModel(root, files);
 }
 
-Deno.test("hashInWorkers() adopts prestarted workers and gives hashJob()'s digests", async () => {
+Deno.test("hashInWorkers() adopts prestarted workers and gives the reference digests", async () => {
   await using dir = await tempDir();
   const root = await smallFilesModel(join(dir.path, "model"), 300);
   const tree = await walkModel(root, { ignored: [], allowSymlinks: false });
@@ -42,9 +34,7 @@ Deno.test("hashInWorkers() adopts prestarted workers and gives hashJob()'s diges
       workers: 2,
       prestarted: workers,
     });
-    const expected = await Promise.all(
-      jobs.map(async (job) => toHex(await hashJob(job, "sha256"))),
-    );
+    const expected = await Promise.all(jobs.map((job) => referenceDigest(job, "sha256")));
     assertEquals(digests, expected);
     // Both were adopted (and terminated by the pool): none left idle.
     assertEquals(workers.adopt(), undefined);
@@ -83,15 +73,15 @@ Deno.test("HashWorkers.close() terminates idle workers and starts none afterward
   assertEquals(workers.adopt(), undefined);
 });
 
-Deno.test("WorkerPrestart starts no worker for in-process work, one for little, more for much", async () => {
+Deno.test("WorkerPrestart starts no worker for in-process work, one per CPU past it", async () => {
   const cpus = await availableCpus();
   const prestart = await WorkerPrestart.create();
   try {
-    prestart.add(SERIAL_MAX_JOBS, SERIAL_MAX_BYTES - 1);
+    prestart.add(100, 100 * MIB);
+    assert(isSerialWork(100 * MIB, 100));
     assertEquals(prestart.workers.started, 0);
-    prestart.add(1, 0);
-    assertEquals(prestart.workers.started, 1);
-    prestart.add(0, 10_000 * MIB);
+    prestart.add(100, 100 * MIB);
+    assert(!isSerialWork(200 * MIB, 200));
     assertEquals(prestart.workers.started, cpus);
   } finally {
     prestart.close();
@@ -105,18 +95,25 @@ Deno.test("WorkerPrestart starts no worker for in-process work, one for little, 
   }
 });
 
-Deno.test("poolSize() takes one worker for little work and never more workers than CPUs", () => {
-  assertEquals(poolSize(10 * MIB, 1, 4), 1);
-  assert(estimatedMs(10 * MIB, 1) < ONE_WORKER_MS);
-  assertEquals(poolSize(1024 * MIB, 8, 4), 4);
-  assertEquals(poolSize(1024 * MIB, 8, 4, 2), 2);
-  assertEquals(poolSize(1024 * MIB, 8, 2, 32), 2);
-  assertEquals(poolSize(0, 20_000, 2), 2);
+Deno.test("poolSize() takes one worker per CPU unless capped, never more than CPUs", () => {
+  assertEquals(poolSize(4), 4);
+  assertEquals(poolSize(4, 2), 2);
+  assertEquals(poolSize(2, 32), 2);
+  assertEquals(poolSize(1), 1);
+});
+
+Deno.test("isSerialWork() keeps little work in this thread: small models, not many files", () => {
+  assert(isSerialWork(10 * MIB, 1));
+  assert(isSerialWork(100 * MIB, 10));
+  assert(!isSerialWork(1024 * MIB, 1));
+  assert(!isSerialWork(0, 20_000));
+  assert(estimatedMs(150 * MIB, 1) >= SERIAL_MAX_MS);
 });
 
 Deno.test("hashJobs() with prestarted workers gives the same digests as without", async () => {
   await using dir = await tempDir();
-  const root = await smallFilesModel(join(dir.path, "model"), 500);
+  // Past the in-process path's bound, so the pool hashes and adopts the prestarted workers.
+  const root = await smallFilesModel(join(dir.path, "model"), 2100);
   const tree = await walkModel(root, { ignored: [], allowSymlinks: false });
   const jobs = planJobs(tree.files, { method: "files" });
   const plain = await hashJobs(jobs, { algorithm: "sha256" });
@@ -124,6 +121,7 @@ Deno.test("hashJobs() with prestarted workers gives the same digests as without"
   try {
     prestart.add(jobs.length, 0);
     assert(prestart.workers.started >= 1);
+    assert(!isSerialWork(0, jobs.length));
     assertEquals(
       await hashJobs(jobs, { algorithm: "sha256", prestarted: prestart.workers }),
       plain,

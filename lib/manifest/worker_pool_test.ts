@@ -10,8 +10,8 @@ import { INTEROP_DIR, NO_INTEROP, tempDir, writeModel } from "../../tests/_helpe
 import { ConfigError, InputError, InternalError } from "../errors.ts";
 import { walkModel } from "../tree/walk_model.ts";
 import { HASH_ALGORITHMS } from "./engines.ts";
-import { type HashJob, hashJob } from "./hash_file.ts";
-import { toHex } from "./hex.ts";
+import { referenceDigest } from "../../tests/_fixtures/reference_digest.ts";
+import type { HashJob } from "./hash_file.ts";
 import { planJobs } from "./plan_jobs.ts";
 import {
   BATCH_MAX_BYTES,
@@ -142,7 +142,7 @@ self.onmessage = (e) => e.data.type === "hash" && self.postMessage({
   });
 });
 
-Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every engine", async (t) => {
+Deno.test("hashInWorkers() gives the reference digests, in job order, for every engine", async (t) => {
   await using dir = await tempDir();
   const root = await mixedModel(join(dir.path, "model"));
   for (const shardSize of [undefined, MIB, 3]) {
@@ -150,7 +150,7 @@ Deno.test("hashInWorkers() gives hashJob()'s digests, in job order, for every en
     const limited = await jobsOf(root, shardSize, shardSize === 3 ? 400 : Infinity);
     for (const algorithm of HASH_ALGORITHMS) {
       const expected: string[] = [];
-      for (const j of limited) expected.push(toHex(await hashJob(j, algorithm)));
+      for (const j of limited) expected.push(await referenceDigest(j, algorithm));
       for (const workers of [1, 2, 3]) {
         await t.step(
           `${algorithm}, shards ${shardSize ?? "none"}, ${workers} workers`,
@@ -172,7 +172,7 @@ Deno.test("hashInWorkers() hashes big shards through reading workers, one reused
   const jobs = await jobsOf(root, READ_AHEAD_MIN + 1);
   assertEquals(jobs.map((j) => j.start), [0, READ_AHEAD_MIN + 1, 2 * READ_AHEAD_MIN + 2]);
   const expected: string[] = [];
-  for (const j of jobs) expected.push(toHex(await hashJob(j, "sha256")));
+  for (const j of jobs) expected.push(await referenceDigest(j, "sha256"));
   for (const [workers, cpus] of [[1, 2], [1, 4], [2, 4]] as const) {
     const readers = readerCount(jobs, workers, cpus);
     await t.step(`${workers} hashing worker(s), ${readers} reading worker(s)`, async () => {

@@ -55,17 +55,9 @@ export type WorkerReply =
   };
 
 /**
- * Size of the read buffer of a worker that reads its own files. 256 KiB stays in the core's L2
- * cache between the read's copy and the hash: one thread reading and hashing 256 MiB took
- * 172-180 ms against 183-189 ms with 1 MiB (64 and 128 KiB: more calls, no faster).
- */
-export const READ_BUFFER = 256 << 10;
-/**
  * Jobs at least this big are read by a worker of their own while they are hashed, when a core
  * is spare (see `readerCount` in `worker_pool.ts`). Such a job is always alone in its batch.
  */
 export const READ_AHEAD_MIN = 16 << 20;
 /** Bytes hashed between two progress messages, so a big file shows progress. */
 export const PROGRESS_BYTES = 32 << 20;
-/** Bytes read between two checks that the file is still the one listed (fails a big file early). */
-export const RECHECK_BYTES = 64 << 20;

@@ -23,6 +23,7 @@
 
 import { join, resolve } from "../_posix_path.ts";
 import { escapeName } from "../_escape.ts";
+import { nextTask } from "../_next_task.ts";
 import { InputError } from "../errors.ts";
 import { isIgnored } from "./ignore.ts";
 
@@ -161,7 +162,7 @@ async function walkDirectory(
   clock: { lastYield: number },
 ): Promise<void> {
   if (performance.now() - clock.lastYield >= YIELD_EVERY_MS) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await nextTask();
     clock.lastYield = performance.now();
   }
   let entries: Deno.DirEntry[];
