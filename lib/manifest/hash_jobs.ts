@@ -10,8 +10,9 @@
 
 import { availableCpus } from "./cpu_count.ts";
 import type { HashAlgorithm } from "./engines.ts";
+import { DIGEST_BYTES, DigestList } from "./digest_list.ts";
 import { type HashJob, hashJob } from "./hash_file.ts";
-import { toHex } from "./hex.ts";
+import { arrayJobs, type JobSource } from "./job_source.ts";
 import { hashInWorkers, type HashWorkers } from "./worker_pool.ts";
 
 /** Progress of a hashing run, reported through {@link HashOptions.onProgress}. */
@@ -87,32 +88,41 @@ export async function hashJobs(
   jobs: readonly HashJob[],
   options: HashOptions,
 ): Promise<Map<string, string>> {
-  const tracker = new ProgressTracker(jobs, options.onProgress);
-  const small = isSerialWork(tracker.bytesTotal, jobs.length);
-  const cpus = small ? 1 : await availableCpus();
-  const digests = small
-    ? await hashSerially(jobs, options.algorithm, tracker)
-    : await hashInWorkers(jobs, {
-      algorithm: options.algorithm,
-      workers: poolSize(tracker.bytesTotal, jobs.length, cpus, options.maxWorkers),
-      cpus,
-      ...(options.prestarted ? { prestarted: options.prestarted } : {}),
-      onBytes: (n) => tracker.addBytes(n),
-      onJobsDone: (indices) => tracker.jobsDone(indices),
-    });
+  const digests = await hashJobList(arrayJobs(jobs), options);
   const out = new Map<string, string>();
-  jobs.forEach((job, i) => out.set(job.name, digests[i]!));
+  jobs.forEach((job, i) => out.set(job.name, digests.hex(i)));
   return out;
 }
 
+/**
+ * {@link hashJobs} for jobs made on demand, with the raw digests in one buffer: what `digest`
+ * and `verify` use, so a model of many files keeps no object or string per job.
+ *
+ * @returns the raw digests in job order
+ * @throws {InputError} `FILE_CHANGED` or `FILE_UNREADABLE` for the first file that failed
+ */
+export async function hashJobList(jobs: JobSource, options: HashOptions): Promise<DigestList> {
+  const tracker = new ProgressTracker(jobs, options.onProgress);
+  const small = isSerialWork(tracker.bytesTotal, jobs.length);
+  const cpus = small ? 1 : await availableCpus();
+  return small ? await hashSerially(jobs, options.algorithm, tracker) : await hashInWorkers(jobs, {
+    algorithm: options.algorithm,
+    workers: poolSize(tracker.bytesTotal, jobs.length, cpus, options.maxWorkers),
+    cpus,
+    ...(options.prestarted ? { prestarted: options.prestarted } : {}),
+    onBytes: (n) => tracker.addBytes(n),
+    onJobsDone: (indices) => tracker.jobsDone(indices),
+  });
+}
+
 async function hashSerially(
-  jobs: readonly HashJob[],
+  jobs: JobSource,
   algorithm: HashAlgorithm,
   tracker: ProgressTracker,
-): Promise<string[]> {
-  const digests: string[] = [];
-  for (const [i, job] of jobs.entries()) {
-    digests.push(toHex(await hashJob(job, algorithm, (n) => tracker.addBytes(n))));
+): Promise<DigestList> {
+  const digests = new DigestList(jobs.length, DIGEST_BYTES[algorithm]);
+  for (let i = 0; i < jobs.length; i++) {
+    digests.set(i, await hashJob(jobs.job(i), algorithm, (n) => tracker.addBytes(n)));
     tracker.jobsDone([i]);
   }
   return digests;
@@ -128,7 +138,7 @@ class ProgressTracker {
   #unreported = 0;
   #onProgress: ((progress: HashProgress) => void) | undefined;
 
-  constructor(jobs: readonly HashJob[], onProgress?: (progress: HashProgress) => void) {
+  constructor(jobs: JobSource, onProgress?: (progress: HashProgress) => void) {
     this.#onProgress = onProgress;
     // Numbering files by runs of one path, not with a map keyed by path: hashing 100,000 path
     // strings (each built by concatenation) took a third of a second.
@@ -137,11 +147,10 @@ class ProgressTracker {
     let files = 0;
     let bytes = 0;
     for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i]!;
-      if (i === 0 || job.path !== jobs[i - 1]!.path) files++;
+      if (i === 0 || jobs.startsFile(i)) files++;
       this.#fileOfJob[i] = files - 1;
       this.#jobsLeft[files - 1]!++;
-      bytes += job.end - job.start;
+      bytes += jobs.size(i);
     }
     this.bytesTotal = bytes;
     this.#progress = {

@@ -45,7 +45,7 @@ Deno.test("hashInWorkers() adopts prestarted workers and gives hashJob()'s diges
     const expected = await Promise.all(
       jobs.map(async (job) => toHex(await hashJob(job, "sha256"))),
     );
-    assertEquals(digests, expected);
+    assertEquals(digests.toHexList(), expected);
     // Both were adopted (and terminated by the pool): none left idle.
     assertEquals(workers.adopt(), undefined);
   } finally {
