@@ -7,12 +7,12 @@
 
 import { join } from "./_posix_path.ts";
 import { DEFAULT_SIGNATURE_NAME, type DigestConfig } from "./config/config.ts";
-import { buildManifest } from "./manifest/build_manifest.ts";
-import type { HashProgress } from "./manifest/hash_jobs.ts";
+import { hashJobList, type HashProgress } from "./manifest/hash_jobs.ts";
+import { fileListJobs } from "./manifest/job_source.ts";
 import { WorkerPrestart } from "./manifest/prestart.ts";
-import { rootDigestOf } from "./manifest/root_digest.ts";
+import { rootDigestOfList } from "./manifest/root_digest.ts";
 import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
-import { resolveModelRoot, walkModel } from "./tree/walk_model.ts";
+import { resolveModelRoot, walkModelList } from "./tree/walk_model.ts";
 
 /** The digest of a model. */
 export interface DigestResult {
@@ -42,31 +42,27 @@ export async function digestModel(
   });
   // Hashing workers start while the walk runs, once it has seen enough work for them.
   const prestart = await WorkerPrestart.create(config.maxWorkers);
-  let tree, built;
+  let tree, digests;
   try {
-    tree = await walkModel(config.modelPath, {
+    tree = await walkModelList(config.modelPath, {
       ignored,
       allowSymlinks: config.allowSymlinks,
       onFile: (size) => prestart.add(1, size),
     });
-    built = await buildManifest(
-      tree.files,
-      { method: "files", hashType: "sha256" },
-      {
-        ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
-        ...(onProgress ? { onProgress } : {}),
-        prestarted: prestart.workers,
-      },
-    );
+    digests = await hashJobList(fileListJobs(tree.list, { method: "files" }), {
+      algorithm: "sha256",
+      ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
+      ...(onProgress ? { onProgress } : {}),
+      prestarted: prestart.workers,
+    });
   } finally {
     prestart.close();
   }
-  const { entries, bytes } = built;
   return {
     modelPath: config.modelPath,
-    rootDigest: `sha256:${await rootDigestOf(entries)}`,
-    files: tree.files.length,
-    bytes,
+    rootDigest: `sha256:${await rootDigestOfList(tree.list.names, digests)}`,
+    files: tree.list.length,
+    bytes: tree.list.totalBytes(),
     warnings: [unmatchedWarning(unmatched)].filter((w): w is string => w !== undefined),
   };
 }

@@ -9,10 +9,11 @@
 
 import { nextTask } from "../_next_task.ts";
 import { availableCpus } from "./cpu_count.ts";
+import { DIGEST_BYTES, DigestList } from "./digest_list.ts";
 import { engineReady, type HashAlgorithm, prepareEngine } from "./engines.ts";
 import { hashBlocking, READ_BUFFER } from "./hash_blocking.ts";
 import type { HashJob } from "./hash_file.ts";
-import { toHex } from "./hex.ts";
+import { arrayJobs, type JobSource } from "./job_source.ts";
 import { hashInWorkers, type HashWorkers } from "./worker_pool.ts";
 
 /** Progress of a hashing run, reported through {@link HashOptions.onProgress}. */
@@ -85,22 +86,31 @@ export async function hashJobs(
   jobs: readonly HashJob[],
   options: HashOptions,
 ): Promise<Map<string, string>> {
+  const digests = await hashJobList(arrayJobs(jobs), options);
+  const out = new Map<string, string>();
+  jobs.forEach((job, i) => out.set(job.name, digests.hex(i)));
+  return out;
+}
+
+/**
+ * {@link hashJobs} for jobs made on demand, with the raw digests in one buffer: what `digest`
+ * and `verify` use, so a model of many files keeps no object or string per job.
+ *
+ * @returns the raw digests in job order
+ * @throws {InputError} `FILE_CHANGED` or `FILE_UNREADABLE` for the first file that failed
+ */
+export async function hashJobList(jobs: JobSource, options: HashOptions): Promise<DigestList> {
   const tracker = new ProgressTracker(jobs, options.onProgress);
   const small = isSerialWork(tracker.bytesTotal, jobs.length);
   const cpus = small ? 1 : await availableCpus();
-  const digests = small
-    ? await hashSerially(jobs, options.algorithm, tracker)
-    : await hashInWorkers(jobs, {
-      algorithm: options.algorithm,
-      workers: poolSize(cpus, options.maxWorkers),
-      cpus,
-      ...(options.prestarted ? { prestarted: options.prestarted } : {}),
-      onBytes: (n) => tracker.addBytes(n),
-      onJobsDone: (indices) => tracker.jobsDone(indices),
-    });
-  const out = new Map<string, string>();
-  jobs.forEach((job, i) => out.set(job.name, digests[i]!));
-  return out;
+  return small ? await hashSerially(jobs, options.algorithm, tracker) : await hashInWorkers(jobs, {
+    algorithm: options.algorithm,
+    workers: poolSize(cpus, options.maxWorkers),
+    cpus,
+    ...(options.prestarted ? { prestarted: options.prestarted } : {}),
+    onBytes: (n) => tracker.addBytes(n),
+    onJobsDone: (indices) => tracker.jobsDone(indices),
+  });
 }
 
 /**
@@ -109,18 +119,18 @@ export async function hashJobs(
  * blocks for at most about {@link SERIAL_MAX_MS}.
  */
 async function hashSerially(
-  jobs: readonly HashJob[],
+  jobs: JobSource,
   algorithm: HashAlgorithm,
   tracker: ProgressTracker,
-): Promise<string[]> {
+): Promise<DigestList> {
+  const digests = new DigestList(jobs.length, DIGEST_BYTES[algorithm]);
   const buffer = new Uint8Array(READ_BUFFER);
   const hooks = { onBytes: (n: number) => tracker.addBytes(n) };
-  const digests: string[] = [];
   let lastYield = performance.now();
-  for (const [i, job] of jobs.entries()) {
+  for (let i = 0; i < jobs.length; i++) {
     // Checked before each job: another run in this thread may hold the idle BLAKE3 instance.
     while (!engineReady(algorithm)) await prepareEngine(algorithm);
-    digests.push(toHex(hashBlocking(job, algorithm, buffer, hooks)));
+    digests.set(i, hashBlocking(jobs.job(i), algorithm, buffer, hooks));
     tracker.jobsDone([i]);
     if (performance.now() - lastYield >= YIELD_EVERY_MS) {
       await nextTask();
@@ -143,7 +153,7 @@ class ProgressTracker {
   #unreported = 0;
   #onProgress: ((progress: HashProgress) => void) | undefined;
 
-  constructor(jobs: readonly HashJob[], onProgress?: (progress: HashProgress) => void) {
+  constructor(jobs: JobSource, onProgress?: (progress: HashProgress) => void) {
     this.#onProgress = onProgress;
     // Numbering files by runs of one path, not with a map keyed by path: hashing 100,000 path
     // strings (each built by concatenation) took a third of a second.
@@ -152,11 +162,10 @@ class ProgressTracker {
     let files = 0;
     let bytes = 0;
     for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i]!;
-      if (i === 0 || job.path !== jobs[i - 1]!.path) files++;
+      if (i === 0 || jobs.startsFile(i)) files++;
       this.#fileOfJob[i] = files - 1;
       this.#jobsLeft[files - 1]!++;
-      bytes += job.end - job.start;
+      bytes += jobs.size(i);
     }
     this.bytesTotal = bytes;
     this.#progress = {

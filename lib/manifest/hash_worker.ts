@@ -21,7 +21,7 @@
  * - in: {@link WorkerRequest} `{ type: "hash", batch, algorithm, ring?, jobs }`, or
  *   {@link ReadRequest} `{ type: "read", job, ring }` (no reply: failures go through the ring)
  * - out: {@link WorkerReply} `bytes` now and then while a batch runs (progress); `done` with
- *   hex digests in job order and the bytes not yet reported; `failed` for the first job that
+ *   the raw digests in job order (one buffer) and the bytes not yet reported; `failed` for the first job that
  *   fails, with the error's class name, code and message.
  *
  * @module
@@ -31,9 +31,9 @@
 
 import { InputError, ModelVerifyError } from "../errors.ts";
 import { createHasherSync, engineReady, type HashAlgorithm, prepareEngine } from "./engines.ts";
+import { DIGEST_BYTES } from "./digest_list.ts";
 import { crossedRecheck, hashBlocking, openChecked, READ_BUFFER } from "./hash_blocking.ts";
 import { checkUnchanged, endedEarly, type HashJob, unreadable } from "./hash_file.ts";
-import { toHex } from "./hex.ts";
 import {
   type ReadRing,
   RingCancelled,
@@ -66,21 +66,27 @@ self.onmessage = (event: MessageEvent<WorkerRequest | ReadRequest>) => {
 async function runBatch(
   { batch, algorithm, ring, cancel: flag, jobs }: WorkerRequest,
 ): Promise<void> {
-  const digests: string[] = [];
+  // Raw digests in one buffer, transferred: no string per job on either side.
+  const width = DIGEST_BYTES[algorithm];
+  const digests = new Uint8Array(jobs.length * width);
   let current: HashJob | undefined;
   cancel = new Int32Array(flag);
   try {
-    for (current of jobs) {
+    for (const [i, job] of jobs.entries()) {
+      current = job;
       stopIfCancelled();
       while (!engineReady(algorithm)) await prepareEngine(algorithm);
       const digest = ring
-        ? hashFromRing(current, algorithm, ring)
-        : hashBlocking(current, algorithm, buffer, HOOKS);
-      digests.push(toHex(digest));
+        ? hashFromRing(job, algorithm, ring)
+        : hashBlocking(job, algorithm, buffer, HOOKS);
+      if (digest.length !== width) {
+        throw new Error(`${algorithm} gave a digest of ${digest.length} bytes`);
+      }
+      digests.set(digest, i * width);
     }
     const reply: WorkerReply = { type: "done", batch, digests, bytes: unreported };
     unreported = 0;
-    self.postMessage(reply);
+    self.postMessage(reply, [digests.buffer]);
   } catch (error) {
     self.postMessage(
       { type: "failed", batch, job: current?.name ?? "", ...describe(error) } satisfies WorkerReply,

@@ -35,7 +35,7 @@ Deno.test("hashInWorkers() adopts prestarted workers and gives the reference dig
       prestarted: workers,
     });
     const expected = await Promise.all(jobs.map((job) => referenceDigest(job, "sha256")));
-    assertEquals(digests, expected);
+    assertEquals(digests.toHexList(), expected);
     // Both were adopted (and terminated by the pool): none left idle.
     assertEquals(workers.adopt(), undefined);
   } finally {

@@ -7,8 +7,10 @@
  * @module
  */
 
+import type { DigestList } from "./digest_list.ts";
 import { toHex } from "./hex.ts";
 import type { ManifestEntry } from "./manifest.ts";
+import { compareResourceNames } from "./resource_order.ts";
 
 /** Value of each ASCII hex digit (either case), -1 for any other code unit below 128. */
 const HEX_VALUE: Int8Array = (() => {
@@ -35,5 +37,21 @@ export async function rootDigestOf(entries: readonly ManifestEntry[]): Promise<s
     if (high < 0 || low < 0) throw new Error("A resource digest is not hex");
     bytes[i] = (high << 4) | low;
   }
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+}
+
+/**
+ * The lower-case hex root digest of a files-mode run: `digests` (by job number) taken in the
+ * canonical order of their `names` (model_signing's resource order), without a hex string or an
+ * entry object per resource.
+ */
+export async function rootDigestOfList(
+  names: readonly string[],
+  digests: DigestList,
+): Promise<string> {
+  if (names.length !== digests.length) throw new Error("One digest per resource name expected");
+  const order = names.map((_, i) => i).sort((a, b) => compareResourceNames(names[a]!, names[b]!));
+  const bytes = new Uint8Array(digests.bytes.length);
+  order.forEach((job, i) => bytes.set(digests.get(job), i * digests.width));
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }

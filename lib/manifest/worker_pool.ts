@@ -9,7 +9,9 @@
 
 import { InputError, InternalError, type ModelVerifyError, toModelVerifyError } from "../errors.ts";
 import type { HashAlgorithm } from "./engines.ts";
+import { DIGEST_BYTES, DigestList } from "./digest_list.ts";
 import type { HashJob } from "./hash_file.ts";
+import { type JobSource, toJobSource } from "./job_source.ts";
 import { cancelRing, createRing, type ReadRing, resetRing } from "./read_ring.ts";
 import {
   READ_AHEAD_MIN,
@@ -96,8 +98,14 @@ export class HashWorkers {
  * faster than one thread reading and hashing); when every core already hashes, it would only
  * compete with them (8 shards on 2 cores).
  */
-export function readerCount(jobs: readonly HashJob[], workers: number, cpus: number): number {
-  const big = jobs.filter((job) => size(job) >= READ_AHEAD_MIN).length;
+export function readerCount(
+  jobs: JobSource | readonly HashJob[],
+  workers: number,
+  cpus: number,
+): number {
+  const source = toJobSource(jobs);
+  let big = 0;
+  for (let i = 0; i < source.length; i++) if (source.size(i) >= READ_AHEAD_MIN) big++;
   return Math.max(0, Math.min(big, cpus - Math.min(workers, big)));
 }
 
@@ -124,14 +132,16 @@ const WORKER_URL = new URL("./hash_worker.ts", import.meta.url);
  * least {@link BATCH_MAX_BYTES} alone, smaller ones up to {@link BATCH_MAX_JOBS} jobs or
  * {@link BATCH_MAX_BYTES} bytes together.
  */
-export function planBatches(jobs: readonly HashJob[]): number[][] {
-  const order = jobs.map((_, i) => i).sort((a, b) => size(jobs[b]!) - size(jobs[a]!) || a - b);
+export function planBatches(jobs: JobSource | readonly HashJob[]): number[][] {
+  const source = toJobSource(jobs);
+  const order = Array.from({ length: source.length }, (_, i) => i)
+    .sort((a, b) => source.size(b) - source.size(a) || a - b);
   const batches: number[][] = [];
   let current: number[] = [];
   let bytes = 0;
   for (const index of order) {
     current.push(index);
-    bytes += size(jobs[index]!);
+    bytes += source.size(index);
     if (current.length >= BATCH_MAX_JOBS || bytes >= BATCH_MAX_BYTES) {
       batches.push(current);
       current = [];
@@ -143,24 +153,26 @@ export function planBatches(jobs: readonly HashJob[]): number[][] {
 }
 
 /**
- * Hashes `jobs` on `options.workers` workers.
+ * Hashes `jobs` on `options.workers` workers. Each batch's job objects are made when the batch
+ * is sent (see `job_source.ts`).
  *
- * @returns hex digests in the order of `jobs`
+ * @returns the raw digests in the order of `jobs`
  * @throws {InputError} the first job failure, naming the file (`FILE_CHANGED`, `FILE_UNREADABLE`)
  * @throws {InternalError} `WORKER_FAILED` when a worker cannot start or dies
  */
 export function hashInWorkers(
-  jobs: readonly HashJob[],
+  jobList: JobSource | readonly HashJob[],
   options: PoolOptions,
-): Promise<string[]> {
+): Promise<DigestList> {
+  const jobs = toJobSource(jobList);
   const batches = planBatches(jobs);
-  const batchBytes = batches.map((b) => b.reduce((sum, i) => sum + size(jobs[i]!), 0));
-  const digests = new Array<string>(jobs.length);
+  const batchBytes = batches.map((b) => b.reduce((sum, i) => sum + jobs.size(i), 0));
+  const digests = new DigestList(jobs.length, DIGEST_BYTES[options.algorithm]);
   if (batches.length === 0) return Promise.resolve(digests);
   const count = Math.max(1, Math.min(options.workers, batches.length));
   const readers = readerCount(jobs, count, options.cpus ?? options.workers);
   const workerUrl = options.workerUrl ?? WORKER_URL;
-  return new Promise<string[]>((resolve, reject) => {
+  return new Promise<DigestList>((resolve, reject) => {
     const workers: Worker[] = [];
     const inFlight = new Map<Worker, number>();
     /** Reading workers with nothing to read, each with its ring. */
@@ -193,7 +205,7 @@ export function hashInWorkers(
       const held = inFlight.get(worker) ?? 0;
       if (!takesNext(held, batchBytes[nextBatch]!)) return false;
       const batch = nextBatch++;
-      const batchJobs = batches[batch]!.map((i) => jobs[i]!);
+      const batchJobs = batches[batch]!.map((i) => jobs.job(i));
       const request: WorkerRequest = {
         type: "hash",
         batch,
@@ -227,7 +239,7 @@ export function hashInWorkers(
           return;
         case "done": {
           const indices = batches[reply.batch]!;
-          indices.forEach((jobIndex, i) => digests[jobIndex] = reply.digests[i]!);
+          digests.setAll(indices, reply.digests);
           inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
           const reader = readerOfBatch.get(reply.batch);
           if (reader) {

@@ -42,7 +42,13 @@ export interface ReadRequest {
 /** What a worker sends back. */
 export type WorkerReply =
   | { type: "bytes"; bytes: number }
-  | { type: "done"; batch: number; digests: string[]; bytes: number }
+  | {
+    type: "done";
+    batch: number;
+    /** The jobs' raw digests, one after another in job order (transferred, not copied). */
+    digests: Uint8Array<ArrayBuffer>;
+    bytes: number;
+  }
   | {
     type: "failed";
     batch: number;

@@ -25,19 +25,10 @@ import { join, resolve } from "../_posix_path.ts";
 import { escapeName } from "../_escape.ts";
 import { nextTask } from "../_next_task.ts";
 import { InputError } from "../errors.ts";
+import { FileList, type ModelFile } from "./file_list.ts";
 import { isIgnored } from "./ignore.ts";
 
-/** One file of the model. */
-export interface ModelFile {
-  /** Relative POSIX path inside the model; `.` for a single-file model. */
-  name: string;
-  /** Absolute path to read. */
-  path: string;
-  size: number;
-  mtimeMs: number | null;
-  /** Inode number (null where the file system reports none). */
-  ino: number | null;
-}
+export type { ModelFile } from "./file_list.ts";
 
 /** The model as found on disk. */
 export interface ModelTree {
@@ -46,6 +37,15 @@ export interface ModelTree {
   kind: "file" | "directory";
   /** Files in byte order of their names. */
   files: ModelFile[];
+}
+
+/** The model as found on disk, its files in compact form (see `file_list.ts`). */
+export interface ModelFileList {
+  /** Absolute model path with symlinks resolved. */
+  root: string;
+  kind: "file" | "directory";
+  /** Files in byte order of their names. */
+  list: FileList;
 }
 
 /** Options of {@link walkModel} and {@link listNamedFiles}. */
@@ -93,17 +93,30 @@ export async function resolveModelRoot(
 
 /** Walks the whole model directory (or takes the single file). */
 export async function walkModel(modelPath: string, options: WalkOptions): Promise<ModelTree> {
+  const { root, kind, list } = await walkModelList(modelPath, options);
+  return { root, kind, files: list.toArray() };
+}
+
+/**
+ * {@link walkModel} with the files in compact form: what `digest` and `verify` keep for the
+ * whole run (no object per file).
+ */
+export async function walkModelList(
+  modelPath: string,
+  options: WalkOptions,
+): Promise<ModelFileList> {
   const { root, kind } = await resolveModelRoot(modelPath);
   await checkModelPathLink(modelPath, options);
+  const list = new FileList(root);
   if (kind === "file") {
     const file = await singleFile(root);
+    list.add(file.name, file.size, file.mtimeMs, file.ino, file.path);
     options.onFile?.(file.size);
-    return { root, kind, files: [file] };
+    return { root, kind, list };
   }
-  const files: ModelFile[] = [];
-  await walkDirectory(root, "", options, files, { lastYield: performance.now() });
-  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { root, kind, files };
+  await walkDirectory(root, "", options, list, { lastYield: performance.now() });
+  list.sortByName();
+  return { root, kind, list };
 }
 
 /**
@@ -158,7 +171,7 @@ async function walkDirectory(
   dir: string,
   prefix: string,
   options: WalkOptions,
-  out: ModelFile[],
+  out: FileList,
   clock: { lastYield: number },
 ): Promise<void> {
   if (performance.now() - clock.lastYield >= YIELD_EVERY_MS) {
@@ -203,7 +216,8 @@ async function walkDirectory(
     const file = classify(path, name, info, options, "walk");
     if (file === "directory") await walkDirectory(path, name + "/", options, out, clock);
     else {
-      out.push(file);
+      // The path is left out: it is the root joined with the name.
+      out.add(file.name, file.size, file.mtimeMs, file.ino);
       options.onFile?.(file.size);
     }
   }
