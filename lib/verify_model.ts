@@ -20,20 +20,16 @@ import { InputError, IntegrityError, TrustMaterialError } from "./errors.ts";
 import type { HashAlgorithm } from "./manifest/engines.ts";
 import type { HashJob } from "./manifest/hash_file.ts";
 import { hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
-import {
-  computeRootDigest,
-  describeDiff,
-  diffManifests,
-  diffNames,
-  isEmptyDiff,
-  type SignedManifest,
-  splitShard,
-} from "./manifest/manifest.ts";
+// Not manifest.ts, which loads node:crypto: `verify key` loads none on the main thread.
+import type { SignedManifest } from "./manifest/manifest.ts";
+import { describeDiff, diffManifests, diffNames, isEmptyDiff } from "./manifest/manifest_diff.ts";
+import { splitShard } from "./manifest/resource_order.ts";
+import { rootDigestOf } from "./manifest/root_digest.ts";
 import { planJobs } from "./manifest/plan_jobs.ts";
 import { WorkerPrestart } from "./manifest/prestart.ts";
 import { isOciModelPath } from "./oci/oci_source.ts";
 import { readSignatureFile } from "./read_files.ts";
-import { basename } from "node:path";
+import { basename } from "./_posix_path.ts";
 import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
 import {
   listNamedFiles,
@@ -124,7 +120,7 @@ async function readSignedManifest(
   // The bundle keeps the signature file's bytes (22 MB for 100,000 files) for the Sigstore
   // method's plain document: let them go before the statement's text and tree are made.
   bundle = undefined;
-  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  const manifest = await toSignedManifest(parseStatement(verified.payloadType, verified.payload));
   return { manifest, verified: { signer: verified.signer, warnings: verified.warnings } };
 }
 
@@ -176,7 +172,7 @@ async function checkModel(
     signer: verified.signer,
     modelPath: config.modelPath,
     modelName: manifest.modelName,
-    rootDigest: `sha256:${computeRootDigest(manifest.entries)}`,
+    rootDigest: `sha256:${manifest.rootDigest ?? await rootDigestOf(manifest.entries)}`,
     serialization: manifest.serialization,
     resources: jobs.length,
     files: tree.files.length,
@@ -209,7 +205,7 @@ async function verifySignature(
   switch (config.method) {
     case "key": {
       const path = config.publicKeyPath!;
-      const verified = verifyWithKey(
+      const verified = await verifyWithKey(
         bundle,
         await loadPublicKey(await readTrustFile(path, "--public-key"), path),
       );

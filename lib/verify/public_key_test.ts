@@ -13,7 +13,8 @@ import { pae } from "../bundle/dsse.ts";
 import type { DsseEnvelope } from "../bundle/types.ts";
 import { SignatureError, TrustMaterialError } from "../errors.ts";
 import { verifyDsseSignature } from "./dsse_signature.ts";
-import { describeKey, describePublicKey, loadPublicKey } from "./public_key.ts";
+import { describeKey, describePublicKey } from "./node_public_key.ts";
+import { loadPublicKey } from "./public_key.ts";
 
 function pem(key: KeyObject, type: "spki" | "pkcs8"): string {
   return key.export({ type, format: "pem" }) as string;
