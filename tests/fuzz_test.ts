@@ -266,7 +266,7 @@ async function makeSeeds(dir: string): Promise<Seed[]> {
     const bundle = JSON.parse(decoder.decode(bytes));
     const parsed = parseBundle(bytes, signature);
     const statement = JSON.parse(decoder.decode(parsed.envelope.payload));
-    const manifest = toSignedManifest(
+    const manifest = await toSignedManifest(
       parseStatement(parsed.envelope.payloadType, parsed.envelope.payload),
     );
     seeds.push({ model, signature, ...keys, bundle, bytes, statement, manifest });
@@ -338,7 +338,7 @@ Deno.test(`fuzz: the parser and decoder throw only InputError, and accept only w
     let manifest: SignedManifest;
     try {
       const bundle = parseBundle(bytes, "fuzz.sig");
-      manifest = toSignedManifest(
+      manifest = await toSignedManifest(
         parseStatement(bundle.envelope.payloadType, bundle.envelope.payload),
       );
     } catch (error) {
@@ -430,7 +430,7 @@ Deno.test(`fuzz: a mutated statement, validly signed, verifies only if it names 
     let outcome = "verified";
     try {
       await verifyModel(fuzzConfig(seed, path));
-      const manifest = toSignedManifest(parseStatement(payloadType, payload));
+      const manifest = await toSignedManifest(parseStatement(payloadType, payload));
       assert(
         sameFiles(manifest, seed.manifest),
         `${where}: verified a manifest of other files: ${JSON.stringify(statement).slice(0, 2000)}`,

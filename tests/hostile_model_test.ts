@@ -477,8 +477,11 @@ Deno.test("a crash inside the verifier is never exit 0 and never an unhandled re
   const faults: [string, string, (r: ProcessResult) => void][] = [
     [
       "a TypeError from inside the pipeline becomes an internal error, exit 1",
+      // The signature file's own stat (before its open) still works: the fault hits the model.
       `Deno.realPath = () => Promise.resolve(42);
-       Deno.stat = () => Promise.resolve({ isFile: false, isDirectory: true });`,
+       const stat = Deno.stat;
+       Deno.stat = (p) =>
+         String(p).endsWith(".sig") ? stat(p) : Promise.resolve({ isFile: false, isDirectory: true });`,
       (r) => {
         assertCleanFailure(r);
         assertStringIncludes(r.stderr, "Unexpected error");

@@ -20,7 +20,7 @@ import {
   SignatureError,
 } from "../lib/errors.ts";
 import { computeRootDigest } from "../lib/manifest/manifest.ts";
-import { readSignatureFile } from "../lib/read_files.ts";
+import { readSignatureFile, resetOpenFallback } from "../lib/read_files.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import { assert, assertEquals, assertFailsWith, assertStringIncludes } from "./_assert.ts";
 import { programArgv } from "./_compile_flags.ts";
@@ -193,6 +193,48 @@ Deno.test("a signature path that is missing or not a regular file fails without 
       }
     },
   });
+});
+
+Deno.test({
+  name: HAS_MKFIFO
+    ? "a FIFO swapped in after the type check neither blocks the read nor gets read"
+    : "a FIFO swapped in after the type check (skipped: mkfifo unavailable)",
+  ignore: !HAS_MKFIFO,
+  // The plain open of the FIFO waits for a writer until the test gives it one, at the end.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const fifo = join(dir.path, "fifo.sig");
+    assert((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    let stats = 0;
+    // The stat sees the regular file that was there; the open then meets the FIFO.
+    const stat = () => (stats++, Promise.resolve({ isFile: true }));
+    try {
+      const error = await assertFailsWith(
+        () => readSignatureFile(fifo, MAX_SIGNATURE_BYTES, { stat, openTimeoutMs: 50 }),
+        InputError,
+        "SIGNATURE_UNREADABLE",
+      );
+      assertStringIncludes(error.message, "is not a regular file");
+      assertEquals(stats, 1);
+      // From then on this process opens with O_NONBLOCK at once: no second open left waiting.
+      await assertFailsWith(
+        () => readSignatureFile(fifo, MAX_SIGNATURE_BYTES, { stat }),
+        InputError,
+        "SIGNATURE_UNREADABLE",
+      );
+      assertEquals(stats, 1);
+      const path = join(dir.path, "sig");
+      await Deno.writeTextFile(path, "{}");
+      assertEquals(new TextDecoder().decode(await readSignatureFile(path)), "{}");
+    } finally {
+      resetOpenFallback();
+      // A writer lets the waiting open finish; the read closes what it opened late.
+      const writer = await open(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+      await writer.close();
+    }
+  },
 });
 
 Deno.test("zero or several DSSE signatures fail with SIGNATURE_COUNT", async () => {
@@ -503,7 +545,7 @@ Deno.test("a signed statement of 100,000 resources with realistic names passes e
     new TextEncoder().encode(pair.publicKey.export({ type: "spki", format: "pem" }) as string),
     "key.pem",
   );
-  const verified = verifyWithKey(parsed, key);
-  const manifest = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+  const verified = await verifyWithKey(parsed, key);
+  const manifest = await toSignedManifest(parseStatement(verified.payloadType, verified.payload));
   assertEquals(manifest.entries.length, 100_000);
 });

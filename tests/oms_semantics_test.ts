@@ -13,7 +13,7 @@ import { basename, join } from "node:path";
 import { buildBundle } from "../lib/bundle/build_bundle.ts";
 import { pae } from "../lib/bundle/dsse.ts";
 import { byteOrder, compareResourceNames } from "../lib/manifest/manifest.ts";
-import { describePublicKey } from "../lib/verify/public_key.ts";
+import { describePublicKey } from "../lib/verify/node_public_key.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import {
   runCli,

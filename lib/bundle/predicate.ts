@@ -8,13 +8,9 @@
 import { quoteValue } from "../_escape.ts";
 import { InputError } from "../errors.ts";
 import { isHashAlgorithm, resourceAlgorithmName } from "../manifest/engines.ts";
-import {
-  computeRootDigest,
-  type ManifestEntry,
-  type Serialization,
-  type SignedManifest,
-  splitShard,
-} from "../manifest/manifest.ts";
+import type { ManifestEntry, Serialization, SignedManifest } from "../manifest/manifest.ts";
+import { splitShard } from "../manifest/resource_order.ts";
+import { rootDigestOf } from "../manifest/root_digest.ts";
 import { isObject, PREDICATE_TYPE_LEGACY, type Statement } from "./statement.ts";
 
 /**
@@ -23,13 +19,13 @@ import { isObject, PREDICATE_TYPE_LEGACY, type Statement } from "./statement.ts"
  *
  * @throws {InputError} `PAYLOAD_INVALID` naming the offending field
  */
-export function toSignedManifest(statement: Statement): SignedManifest {
+export async function toSignedManifest(statement: Statement): Promise<SignedManifest> {
   return statement.predicateType === PREDICATE_TYPE_LEGACY
     ? fromLegacy(statement)
-    : fromV1(statement);
+    : await fromV1(statement);
 }
 
-function fromV1(statement: Statement): SignedManifest {
+async function fromV1(statement: Statement): Promise<SignedManifest> {
   if (statement.subjects.length !== 1) {
     throw invalid(`expected one subject, found ${statement.subjects.length}`);
   }
@@ -63,7 +59,8 @@ function fromV1(statement: Statement): SignedManifest {
     return { name: r.name, digest: r.digest.toLowerCase() };
   });
   rejectDuplicates(entries);
-  const actualRoot = computeRootDigest(entries);
+  // WebCrypto, not computeRootDigest: `verify` then loads no node:crypto on the main thread.
+  const actualRoot = await rootDigestOf(entries);
   if (actualRoot !== rootDigest.toLowerCase()) {
     throw invalid(
       `manifest is inconsistent: the subject digest is ${rootDigest}, but the resources hash ` +

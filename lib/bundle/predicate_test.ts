@@ -48,17 +48,17 @@ function legacy(names: string[]): Statement {
   };
 }
 
-Deno.test("toSignedManifest() decodes a v1.0 predicate and checks the root digest", () => {
-  const manifest = toSignedManifest(v1([["a.bin", D1], ["d/b.bin", D2.toUpperCase()]]));
+Deno.test("toSignedManifest() decodes a v1.0 predicate and checks the root digest", async () => {
+  const manifest = await toSignedManifest(v1([["a.bin", D1], ["d/b.bin", D2.toUpperCase()]]));
   assertEquals(manifest.entries, [{ name: "a.bin", digest: D1 }, { name: "d/b.bin", digest: D2 }]);
   assertEquals(manifest.modelName, "model");
   assertEquals(manifest.legacy, false);
   assertEquals(manifest.serialization.method, "files");
-  assertEquals(toSignedManifest(v1([])).entries, []);
+  assertEquals((await toSignedManifest(v1([]))).entries, []);
 });
 
-Deno.test("toSignedManifest() takes a backslash as an ordinary POSIX name character, as sign does", () => {
-  const names = toSignedManifest(v1([["a\\b", D1], ["..\\..\\windows", D1]])).entries;
+Deno.test("toSignedManifest() takes a backslash as an ordinary POSIX name character, as sign does", async () => {
+  const names = (await toSignedManifest(v1([["a\\b", D1], ["..\\..\\windows", D1]]))).entries;
   assertEquals(names.map((e) => e.name), ["a\\b", "..\\..\\windows"]);
 });
 
@@ -88,9 +88,9 @@ Deno.test("toSignedManifest() rejects resource names that leave the model or are
   }
 });
 
-Deno.test("toSignedManifest() accepts odd but valid names exactly as written", () => {
+Deno.test("toSignedManifest() accepts odd but valid names exactly as written", async () => {
   const names = ["a\nb", " lead", "ünïcödé/模型.bin", "a:b", "...", ".hidden", "x".repeat(4096)];
-  const manifest = toSignedManifest(v1(names.map((n) => [n, D1])));
+  const manifest = await toSignedManifest(v1(names.map((n) => [n, D1])));
   assertEquals(manifest.entries.map((e) => e.name), names);
 });
 
@@ -118,7 +118,9 @@ Deno.test("toSignedManifest() checks shard names against the shard size", async 
   };
   const ok = ["a:0:10", "a:10:15", "d/b:20:30", "x:y:0:1"];
   assertEquals(
-    toSignedManifest(v1(ok.map((n) => [n, D1]), { serialization })).entries.map((e) => e.name),
+    (await toSignedManifest(v1(ok.map((n) => [n, D1]), { serialization }))).entries.map((e) =>
+      e.name
+    ),
     ok,
   );
   for (

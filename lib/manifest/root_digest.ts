@@ -1,8 +1,8 @@
 /**
  * The OMS root digest (SHA-256 over the resources' raw digests, in order) with WebCrypto, for
  * `digest`: that command then loads no `node:crypto` on the main thread (about 20-30 ms of CPU at
- * start-up; the hashing workers load their own). It gives what `computeRootDigest` in
- * manifest.ts gives, which the verifying and signing paths keep using.
+ * start-up; the hashing workers load their own), and for `verify` (the signed root digest and the
+ * result's). It gives what `computeRootDigest` in manifest.ts gives, which signing keeps using.
  *
  * @module
  */

@@ -111,7 +111,7 @@ async function firstValid(
     try {
       const bundle = parseBundle(candidate.bytes, candidate.where);
       const verified = await checkSignature(bundle);
-      const signed = toSignedManifest(parseStatement(verified.payloadType, verified.payload));
+      const signed = await toSignedManifest(parseStatement(verified.payloadType, verified.payload));
       const entries = matchManifest(signed, source, config);
       return { verified, signed, entries };
     } catch (error) {

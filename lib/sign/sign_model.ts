@@ -21,7 +21,8 @@ import { type ModelFile, resolveModelRoot, walkModel } from "../tree/walk_model.
 import { loadTrustAnchors } from "../verify/certificate.ts";
 import type { Certificate } from "../verify/x509.ts";
 import { checkSignatureTarget, writeSignature } from "./write_signature.ts";
-import { describeKey, describePublicKey, type LoadedKey } from "../verify/public_key.ts";
+import type { LoadedKey } from "../verify/key_types.ts";
+import { describeKey, describePublicKey } from "../verify/node_public_key.ts";
 import { requestTimestamp } from "./timestamp_request.ts";
 
 /** What was signed. */

@@ -14,7 +14,7 @@ import type { ParsedBundle } from "../bundle/types.ts";
 import { InputError, SignatureError, TrustMaterialError } from "../errors.ts";
 import { publicKeyOf, validatePath } from "./cert_path.ts";
 import { verifyDsseSignature } from "./dsse_signature.ts";
-import { describeKey } from "./public_key.ts";
+import { describeKey } from "./node_public_key.ts";
 import type { VerifiedSignature } from "./types.ts";
 import {
   type Certificate,

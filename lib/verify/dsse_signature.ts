@@ -1,6 +1,8 @@
 /**
- * Checks the single DSSE signature of an envelope against a key, with the standard PAE and, for
- * signatures made by model_signing 0.2, its faulty encoding.
+ * Checks the single DSSE signature of an envelope against a `node:crypto` key, with the standard
+ * PAE and, for signatures made by model_signing 0.2, its faulty encoding. The certificate method
+ * uses it; the `key` method checks with WebCrypto (key_signature.ts) and comes here only for
+ * what WebCrypto cannot check (RSA-PSS keys, PSS salt lengths other than the usual two).
  *
  * @module
  */
@@ -8,11 +10,10 @@
 import { constants, type KeyObject, verify } from "node:crypto";
 import { pae, paeCompat } from "../bundle/dsse.ts";
 import type { DsseEnvelope } from "../bundle/types.ts";
-import { InputError, SignatureError } from "../errors.ts";
-import type { SignatureScheme } from "./public_key.ts";
+import { type PaeVariant, signatureInvalid, singleSignature } from "./dsse_envelope.ts";
+import type { SignatureScheme } from "./key_types.ts";
 
-/** Which encoding a verified signature used. */
-export type PaeVariant = "standard" | "compat-v0.2";
+export type { PaeVariant } from "./dsse_envelope.ts";
 
 /**
  * Verifies `envelope.signatures[0]`. The envelope must hold exactly one signature.
@@ -33,27 +34,18 @@ export function verifyDsseSignature(
   signerName: string,
   schemes: readonly SignatureScheme[] = ["ecdsa"],
 ): PaeVariant {
-  if (envelope.signatures.length !== 1) {
-    throw new InputError(
-      "SIGNATURE_COUNT",
-      `Signature envelope holds ${envelope.signatures.length} signatures; expected exactly one`,
-    );
-  }
-  const sig = envelope.signatures[0]!.sig;
+  const sig = singleSignature(envelope);
   const data = pae(envelope.payloadType, envelope.payload);
-  if (schemes.some((scheme) => check(scheme, hash, data, key, sig))) return "standard";
+  if (schemes.some((scheme) => checkWithNode(scheme, hash, data, key, sig))) return "standard";
   const compat = () => paeCompat(envelope.payloadType, envelope.payload);
-  if (schemes.includes("ecdsa") && check("ecdsa", compatHash, compat(), key, sig)) {
+  if (schemes.includes("ecdsa") && checkWithNode("ecdsa", compatHash, compat(), key, sig)) {
     return "compat-v0.2";
   }
-  throw new SignatureError(
-    "SIGNATURE_INVALID",
-    `The signature does not verify with ${signerName}: the model signature was made by another ` +
-      "key, or the signed payload was altered",
-  );
+  throw signatureInvalid(signerName);
 }
 
-function check(
+/** One signature check with `node:crypto`; false (never a throw) when it does not verify. */
+export function checkWithNode(
   scheme: SignatureScheme,
   hash: string,
   data: Uint8Array,

@@ -8,8 +8,8 @@
 import { escapeName, quoteValue } from "../_escape.ts";
 import type { ParsedBundle } from "../bundle/types.ts";
 import { SignatureError } from "../errors.ts";
-import { verifyDsseSignature } from "./dsse_signature.ts";
-import type { LoadedKey } from "./public_key.ts";
+import { verifyDsseWithKey } from "./key_signature.ts";
+import type { LoadedKey } from "./key_types.ts";
 import type { VerifiedSignature } from "./types.ts";
 
 /** Warning model_signing prints for bundles without a key hint (0.3.1 to 1.0.1). */
@@ -22,7 +22,10 @@ export const NO_HINT_WARNING = "This model's signature uses an older verificatio
  * @throws {SignatureError} `KEY_HINT_MISMATCH` when the bundle names another key,
  * `SIGNATURE_INVALID` when the signature does not verify
  */
-export function verifyWithKey(bundle: ParsedBundle, key: LoadedKey): VerifiedSignature {
+export async function verifyWithKey(
+  bundle: ParsedBundle,
+  key: LoadedKey,
+): Promise<VerifiedSignature> {
   const warnings: string[] = [];
   const material = bundle.material;
   if (material.kind === "publicKey" && material.hint) {
@@ -37,14 +40,7 @@ export function verifyWithKey(bundle: ParsedBundle, key: LoadedKey): VerifiedSig
     warnings.push(NO_HINT_WARNING);
   }
   try {
-    const variant = verifyDsseSignature(
-      bundle.envelope,
-      key.key,
-      key.hash,
-      key.hash,
-      "the given public key",
-      key.schemes,
-    );
+    const variant = await verifyDsseWithKey(bundle.envelope, key, "the given public key");
     if (variant === "compat-v0.2") warnings.push("Signature uses the model_signing 0.2 encoding");
   } catch (error) {
     if (error instanceof SignatureError && material.kind !== "publicKey") {

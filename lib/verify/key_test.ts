@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import { exportJWK } from "jose";
 import {
   assert,
@@ -26,7 +26,10 @@ Deno.test("verifyWithKey() accepts signatures by P-256, P-384 and P-521 keys", a
     await t.step(curve, async () => {
       await using dir = await tempDir();
       const fixture = await signedModel(dir.path, { curve });
-      const result = verifyWithKey(await load(fixture.signature), await key(fixture.publicKey));
+      const result = await verifyWithKey(
+        await load(fixture.signature),
+        await key(fixture.publicKey),
+      );
       assertEquals(result.signer.method, "key");
       assertEquals(result.warnings, []);
       assertStringIncludes(result.signer.description, curve);
@@ -39,10 +42,11 @@ Deno.test("loadPublicKey() reads a JWK public key like its PEM twin", async () =
   const fixture = await signedModel(dir.path, { curve: "P-384" });
   const pem = await key(fixture.publicKey);
   const jwkPath = `${dir.path}/key.jwk`;
-  await Deno.writeTextFile(jwkPath, JSON.stringify(await exportJWK(pem.key)));
+  const keyObject = createPublicKey(await Deno.readTextFile(fixture.publicKey));
+  await Deno.writeTextFile(jwkPath, JSON.stringify(await exportJWK(keyObject)));
   const jwk = await key(jwkPath);
   assertEquals(jwk.hint, pem.hint);
-  verifyWithKey(await load(fixture.signature), jwk);
+  await verifyWithKey(await load(fixture.signature), jwk);
 });
 
 Deno.test("loadPublicKey() rejects files that are not supported public keys", async (t) => {
@@ -97,7 +101,7 @@ Deno.test("verifyWithKey() without a hint warns and still checks the signature",
   await editBundle(a.signature, (bundle) => {
     (bundle.verificationMaterial as Record<string, unknown>).publicKey = {};
   });
-  const ok = verifyWithKey(await load(a.signature), await key(a.publicKey));
+  const ok = await verifyWithKey(await load(a.signature), await key(a.publicKey));
   assertEquals(ok.warnings, [NO_HINT_WARNING]);
   await assertFailsWith(
     async () => verifyWithKey(await load(a.signature), await key(b.publicKey)),
@@ -169,6 +173,6 @@ Deno.test("verifyWithKey() accepts model_signing 0.2's faulty encoding, hashed p
     const sig = sign("sha384", paeCompat(envelope.payloadType, payload), privateKey);
     envelope.signatures[0]!.sig = btoa(String.fromCharCode(...sig));
   });
-  const result = verifyWithKey(await load(fixture.signature), await key(fixture.publicKey));
+  const result = await verifyWithKey(await load(fixture.signature), await key(fixture.publicKey));
   assert(result.warnings.some((w) => w.includes("0.2")));
 });

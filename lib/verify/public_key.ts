@@ -1,42 +1,21 @@
 /**
- * Loads the user's public key (PEM SPKI, possibly after descriptive text, or a JWK) and maps an
- * EC key to the hash model_signing signs with for its curve. The `key` method also takes RSA
- * (2048 bits or more; PKCS#1 v1.5 or PSS with SHA-256) and Ed25519 keys, as the Go validation
- * agent does; certificates stay EC-only ({@link describeKey}).
+ * Loads the user's public key (PEM SPKI, possibly after descriptive text, or a JWK) for the
+ * `key` method. A PEM `PUBLIC KEY` of a type WebCrypto takes (EC P-256, P-384, P-521, RSA,
+ * Ed25519) is read without `node:crypto`, which costs 20-50 ms of CPU to load before hashing
+ * starts; every other file goes through `node_public_key.ts`, loaded then, which also gives the
+ * errors. Both give the same key, hint and description (a test compares them).
  *
  * @module
  */
 
-import { createHash, createPublicKey, KeyObject } from "node:crypto";
-import type { JWK } from "jose";
 import { TrustMaterialError } from "../errors.ts";
 import { escapeName } from "../_escape.ts";
+import { toHex } from "../manifest/hex.ts";
+import { EC_CURVE_HASH, type LoadedKey, MIN_RSA_BITS } from "./key_types.ts";
+import { pemPublicKeyDer, type SpkiAlgorithm, spkiAlgorithm, spkiPem } from "./spki.ts";
 
-/** Curves model_signing supports, with the hash it uses on each. */
-export const CURVE_HASH: Readonly<Record<string, "sha256" | "sha384" | "sha512">> = {
-  prime256v1: "sha256",
-  secp384r1: "sha384",
-  secp521r1: "sha512",
-};
-
-/** How a signature is checked with a key. */
-export type SignatureScheme = "ecdsa" | "rsa-pkcs1v15" | "rsa-pss" | "ed25519";
-
-/** Smallest RSA modulus accepted, in bits. */
-export const MIN_RSA_BITS = 2048;
-
-/** A usable verification key. */
-export interface LoadedKey {
-  key: KeyObject;
-  /** Hash of the signatures: the curve's for ECDSA, SHA-256 for RSA (unused for Ed25519). */
-  hash: "sha256" | "sha384" | "sha512";
-  /** Schemes a signature by this key may use; ECDSA keys: `["ecdsa"]`. */
-  schemes: readonly SignatureScheme[];
-  /** SHA-256 hex of the key's SPKI PEM: model_signing's `publicKey.hint`. */
-  hint: string;
-  /** Short description for reports, e.g. `EC P-384 key sha256:e845…`. */
-  description: string;
-}
+export type { LoadedKey, SignatureScheme } from "./key_types.ts";
+export { MIN_RSA_BITS } from "./key_types.ts";
 
 /**
  * Parses a public key file.
@@ -44,7 +23,8 @@ export interface LoadedKey {
  * @param bytes the file content
  * @param source the file path (or flag) named in errors
  * @throws {TrustMaterialError} `KEY_INVALID` when it is not a key, `KEY_IS_PRIVATE` for a PEM
- * private key, `KEY_UNSUPPORTED` when it is not EC P-256, P-384 or P-521
+ * private key, `KEY_UNSUPPORTED` when it is not EC P-256, P-384 or P-521, RSA of 2048 bits or
+ * more, or Ed25519
  */
 export async function loadPublicKey(bytes: Uint8Array, source: string): Promise<LoadedKey> {
   const text = new TextDecoder().decode(bytes);
@@ -60,93 +40,83 @@ export async function loadPublicKey(bytes: Uint8Array, source: string): Promise<
         "the private key away from verifiers",
     );
   }
-  let key: KeyObject;
-  try {
-    key = text.trimStart().startsWith("{") ? await fromJwk(text) : createPublicKey(text);
-  } catch (error) {
-    throw new TrustMaterialError(
-      "KEY_INVALID",
-      `Cannot read public key '${source}': expected a PEM public key or a JWK ` +
-        `(${error instanceof Error ? error.message : error})`,
-      { cause: error },
-    );
-  }
-  if (key.type === "private") key = createPublicKey(key);
-  return describePublicKey(key, source);
+  const fast = await loadWithWebCrypto(text);
+  if (fast) return fast;
+  const { loadPublicKeyWithNode } = await import("./node_public_key.ts");
+  return await loadPublicKeyWithNode(text, source);
 }
 
 /**
- * Like {@link describeKey}, and also accepts RSA keys of {@link MIN_RSA_BITS} bits or more
- * (a plain RSA key verifies PKCS#1 v1.5 or PSS signatures, an RSA-PSS key only PSS) and Ed25519.
- *
- * @throws {TrustMaterialError} `KEY_UNSUPPORTED` for other types and small RSA keys
+ * The key of a plain PEM `PUBLIC KEY` block, read with WebCrypto; undefined for anything
+ * WebCrypto does not import, or does not export back to the very same bytes (so the hint is
+ * what `node:crypto` gives), and for RSA keys below {@link MIN_RSA_BITS} (whose error the
+ * `node:crypto` path gives).
  */
-export function describePublicKey(key: KeyObject, source: string): LoadedKey {
-  const type = key.asymmetricKeyType;
-  if (type === "ec") return describeKey(key, source);
-  const schemes: SignatureScheme[] | undefined = type === "rsa"
-    ? ["rsa-pkcs1v15", "rsa-pss"]
-    : type === "rsa-pss"
-    ? ["rsa-pss"]
-    : type === "ed25519"
-    ? ["ed25519"]
-    : undefined;
-  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (!schemes || (type !== "ed25519" && bits < MIN_RSA_BITS)) {
-    const kind = type === "rsa" || type === "rsa-pss" ? `RSA ${bits}-bit` : type;
-    throw new TrustMaterialError(
-      "KEY_UNSUPPORTED",
-      `Public key '${source}' is ${kind ?? "of an unknown type"}; the key method takes elliptic ` +
-        `curve (P-256, P-384, P-521), RSA (${MIN_RSA_BITS} bits or more) or Ed25519 keys`,
-    );
+export async function loadWithWebCrypto(text: string): Promise<LoadedKey | undefined> {
+  const der = pemPublicKeyDer(text);
+  const algorithm = der && spkiAlgorithm(der);
+  if (!der || !algorithm) return undefined;
+  let bits: number | undefined;
+  try {
+    const key = await crypto.subtle.importKey("spki", der, importAlgorithm(algorithm), true, [
+      "verify",
+    ]);
+    const exported = new Uint8Array(await crypto.subtle.exportKey("spki", key));
+    if (!sameBytes(exported, der)) return undefined;
+    if (algorithm.type === "rsa") bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+  } catch {
+    return undefined;
   }
-  const hint = hintOf(key);
-  const label = type === "ed25519"
-    ? "Ed25519"
-    : `${type === "rsa-pss" ? "RSA-PSS" : "RSA"} ${bits}`;
-  return { key, hash: "sha256", schemes, hint, description: `${label} key ${hint.slice(0, 16)}…` };
+  const pem = new TextEncoder().encode(spkiPem(der));
+  const hint = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", pem)));
+  const short = `${hint.slice(0, 16)}…`;
+  switch (algorithm.type) {
+    case "ec":
+      return {
+        spki: der,
+        type: "ec",
+        curve: algorithm.curve,
+        hash: EC_CURVE_HASH[algorithm.curve],
+        schemes: ["ecdsa"],
+        hint,
+        description: `EC ${algorithm.curve} key ${short}`,
+      };
+    case "ed25519":
+      return {
+        spki: der,
+        type: "ed25519",
+        hash: "sha256",
+        schemes: ["ed25519"],
+        hint,
+        description: `Ed25519 key ${short}`,
+      };
+    case "rsa":
+      if (bits === undefined || bits < MIN_RSA_BITS) return undefined;
+      return {
+        spki: der,
+        type: "rsa",
+        bits,
+        hash: "sha256",
+        schemes: ["rsa-pkcs1v15", "rsa-pss"],
+        hint,
+        description: `RSA ${bits} key ${short}`,
+      };
+  }
 }
 
-/** SHA-256 hex of the key's SPKI PEM: model_signing's `publicKey.hint`. */
-function hintOf(key: KeyObject): string {
-  const pem = key.export({ type: "spki", format: "pem" }) as string;
-  return createHash("sha256").update(pem).digest("hex");
+function importAlgorithm(algorithm: SpkiAlgorithm): EcKeyImportParams | RsaHashedImportParams | {
+  name: string;
+} {
+  switch (algorithm.type) {
+    case "ec":
+      return { name: "ECDSA", namedCurve: algorithm.curve };
+    case "rsa":
+      return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    case "ed25519":
+      return { name: "Ed25519" };
+  }
 }
 
-/** Checks the key type and computes its hint; also used for certificate keys. */
-export function describeKey(key: KeyObject, source: string): LoadedKey {
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  const hash = key.asymmetricKeyType === "ec" && curve ? CURVE_HASH[curve] : undefined;
-  if (!hash) {
-    const kind = key.asymmetricKeyType === "ec" ? `EC ${curve}` : key.asymmetricKeyType;
-    throw new TrustMaterialError(
-      "KEY_UNSUPPORTED",
-      `Public key '${source}' is ${kind ?? "of an unknown type"}; model signatures use elliptic ` +
-        "curve keys (P-256, P-384 or P-521)",
-    );
-  }
-  const hint = hintOf(key);
-  const size = { sha256: "P-256", sha384: "P-384", sha512: "P-521" }[hash];
-  return {
-    key,
-    hash,
-    schemes: ["ecdsa"],
-    hint,
-    description: `EC ${size} key ${hint.slice(0, 16)}…`,
-  };
-}
-
-async function fromJwk(text: string): Promise<KeyObject> {
-  const jwk = JSON.parse(text) as JWK;
-  if (jwk.kty === "RSA" || (jwk.kty === "OKP" && jwk.crv === "Ed25519")) {
-    if (jwk.d !== undefined) throw new Error("JWK holds a private key; give the public key");
-    return createPublicKey({ key: jwk as Record<string, unknown>, format: "jwk" });
-  }
-  const alg = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" }[jwk.crv ?? ""];
-  if (jwk.kty !== "EC" || !alg) throw new Error(`JWK is ${jwk.kty} ${jwk.crv ?? ""}`);
-  if (jwk.d !== undefined) throw new Error("JWK holds a private key; give the public key");
-  const { importJWK } = await import("jose"); // only JWK keys need it
-  const imported = await importJWK(jwk, alg);
-  if (!(imported instanceof CryptoKey)) throw new Error("JWK is not an asymmetric key");
-  return KeyObject.from(imported);
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

@@ -7,13 +7,24 @@ import {
 } from "node:crypto";
 import { join } from "node:path";
 import { exportJWK } from "jose";
-import { assertEquals, assertFailsWith, assertStringIncludes } from "../../tests/_assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertFailsWith,
+  assertStringIncludes,
+} from "../../tests/_assert.ts";
 import { runCli, tempDir, writeModel } from "../../tests/_helpers.ts";
 import { pae } from "../bundle/dsse.ts";
 import type { DsseEnvelope } from "../bundle/types.ts";
 import { SignatureError, TrustMaterialError } from "../errors.ts";
 import { verifyDsseSignature } from "./dsse_signature.ts";
-import { describeKey, describePublicKey, loadPublicKey } from "./public_key.ts";
+import {
+  describeKey,
+  describePublicKey,
+  loadPublicKeyWithNode,
+  type NodeLoadedKey,
+} from "./node_public_key.ts";
+import { loadPublicKey, loadWithWebCrypto } from "./public_key.ts";
 
 function pem(key: KeyObject, type: "spki" | "pkcs8"): string {
   return key.export({ type, format: "pem" }) as string;
@@ -144,4 +155,97 @@ Deno.test("describeKey() stays EC-only for certificates; describePublicKey() rej
     "KEY_UNSUPPORTED",
   );
   assertStringIncludes(error.message, "x.pem");
+});
+
+Deno.test("loadWithWebCrypto() gives what node:crypto gives: key, hint, description", async (t) => {
+  const pairs: [string, KeyObject][] = [
+    ["P-256", generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey],
+    ["P-384", generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey],
+    ["P-521", generateKeyPairSync("ec", { namedCurve: "P-521" }).publicKey],
+    ["Ed25519", generateKeyPairSync("ed25519").publicKey],
+    ["RSA 2048", generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey],
+    ["RSA 3072", generateKeyPairSync("rsa", { modulusLength: 3072 }).publicKey],
+  ];
+  for (const [name, publicKey] of pairs) {
+    await t.step(name, async () => {
+      const text = pem(publicKey, "spki");
+      const fast = await loadWithWebCrypto(text);
+      assert(fast, "the WebCrypto path refused the key");
+      const { key: _, ...node } = await loadPublicKeyWithNode(text, "k.pem");
+      assertEquals(fast, node);
+      // The shapes node:crypto takes too: descriptive text first, CRLF, other line lengths.
+      const body = text.split("\n").slice(1, -2).join("");
+      for (
+        const variant of [
+          `My signing key (2026)\n${text}`,
+          text.replaceAll("\n", "\r\n"),
+          `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----`,
+          `-----BEGIN PUBLIC KEY-----\n${
+            body.match(/.{1,76}/g)!.join("\n")
+          }\n-----END PUBLIC KEY-----\n\n`,
+        ]
+      ) {
+        assertEquals(await loadWithWebCrypto(variant), fast, JSON.stringify(variant));
+        const { key: __, ...again } = await loadPublicKeyWithNode(variant, "k.pem");
+        assertEquals(again, node, JSON.stringify(variant));
+      }
+    });
+  }
+});
+
+Deno.test("loadWithWebCrypto() leaves other files to node:crypto, which decides as before", async (t) => {
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey;
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
+  const text = pem(ec, "spki");
+  const der = ec.export({ type: "spki", format: "der" }) as Uint8Array;
+  // The same point, compressed (WebCrypto exports it uncompressed: another hint).
+  const point = der.subarray(der.length - 65);
+  const compressed = new Uint8Array([
+    ...der.subarray(2, 2 + 21),
+    0x03,
+    0x22,
+    0x00,
+    point[64]! & 1 ? 0x03 : 0x02,
+    ...point.subarray(1, 33),
+  ]);
+  const compressedPem = `-----BEGIN PUBLIC KEY-----\n${
+    btoa(String.fromCharCode(0x30, compressed.length, ...compressed))
+  }\n-----END PUBLIC KEY-----\n`;
+  const cases: [string, string, string | undefined][] = [
+    ["text after the block", `${text}trailing words\n`, "KEY_INVALID"],
+    ["two blocks", text + text, "KEY_INVALID"],
+    [
+      "a certificate block first",
+      `-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n${text}`,
+      "KEY_INVALID",
+    ],
+    ["bad base64", text.replace(/\n([A-Za-z0-9+/])/, "\n!$1"), "KEY_INVALID"],
+    [
+      "RSA 1024",
+      pem(generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey, "spki"),
+      "KEY_UNSUPPORTED",
+    ],
+    [
+      "secp256k1",
+      pem(generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey, "spki"),
+      "KEY_UNSUPPORTED",
+    ],
+    ["X25519", pem(generateKeyPairSync("x25519").publicKey, "spki"), "KEY_UNSUPPORTED"],
+    ["PKCS#1 RSA PUBLIC KEY", rsa.export({ type: "pkcs1", format: "pem" }) as string, undefined],
+    ["a compressed EC point", compressedPem, undefined],
+  ];
+  for (const [name, variant, code] of cases) {
+    await t.step(name, async () => {
+      assertEquals(await loadWithWebCrypto(variant), undefined);
+      const bytes = new TextEncoder().encode(variant);
+      if (code === undefined) {
+        // Keys node:crypto reads: loadPublicKey() gives node's key.
+        const { key: _, ...node } = await loadPublicKeyWithNode(variant, "k.pem");
+        const { key: __, ...loaded } = (await loadPublicKey(bytes, "k.pem")) as NodeLoadedKey;
+        assertEquals(loaded, node);
+      } else {
+        await assertFailsWith(() => loadPublicKey(bytes, "k.pem"), TrustMaterialError, code);
+      }
+    });
+  }
 });
