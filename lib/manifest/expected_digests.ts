@@ -18,6 +18,8 @@ export class ExpectedDigests {
   /** Resource name -> number of its digest in {@link digests}, in the signature's order. */
   readonly index: Map<string, number>;
   readonly digests: DigestList;
+  /** The names by number (the same strings as the keys of {@link index}). */
+  readonly #names: string[] = [];
 
   /**
    * @param entries the signature's resources: unique names, lower-case hex digests of `width`
@@ -29,6 +31,7 @@ export class ExpectedDigests {
     const bytes = new Uint8Array(width);
     entries.forEach((entry, i) => {
       this.index.set(entry.name, i);
+      this.#names.push(entry.name);
       hexInto(entry.digest, bytes);
       this.digests.set(i, bytes);
     });
@@ -40,7 +43,17 @@ export class ExpectedDigests {
 
   /** Resource names, in the signature's order. */
   names(): string[] {
-    return [...this.index.keys()];
+    return [...this.#names];
+  }
+
+  /**
+   * The signature's string for `name` when it lists that name, else `name`: the model's listing
+   * keeps these (`WalkOptions.keptName`), so a name is held once, not by both the signature's
+   * map and the file list (7 MiB of strings on 100,000 files).
+   */
+  keptName(name: string): string {
+    const k = this.index.get(name);
+    return k === undefined ? name : this.#names[k]!;
   }
 }
 
