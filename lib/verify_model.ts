@@ -22,12 +22,11 @@ import { DIGEST_BYTES, DigestList } from "./manifest/digest_list.ts";
 import { diffDigests, ExpectedDigests } from "./manifest/expected_digests.ts";
 import type { HashJob } from "./manifest/hash_file.ts";
 import { hashJobList, hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
-import { fileListJobs, jobNames, type JobSource } from "./manifest/job_source.ts";
+import { fileListJobs, type JobSource } from "./manifest/job_source.ts";
 import {
   computeRootDigest,
   describeDiff,
   type diffManifests,
-  diffNames,
   hexToBytes,
   isEmptyDiff,
   type SignedManifest,
@@ -230,7 +229,7 @@ async function checkModel(
   }
   // Jobs are made per batch from the file list (files mode): none is kept for the whole run.
   const jobs = fileListJobs(files, manifest.serialization);
-  const earlyDiff = diffNames(expected.index, jobNames(jobs));
+  const earlyDiff = diffDigests(expected, jobs);
   if (config.ignoreUnsignedFiles) earlyDiff.extra = [];
   if (!isEmptyDiff(earlyDiff)) throw mismatch(earlyDiff, config, false);
   let bytes = 0;

@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { assertEquals, assertStringIncludes, assertThrows } from "../../tests/_assert.ts";
 import { DigestList } from "./digest_list.ts";
 import { diffDigests, ExpectedDigests } from "./expected_digests.ts";
-import { computeRootDigest, diffManifests, hexToBytes, type ManifestEntry } from "./manifest.ts";
+import {
+  computeRootDigest,
+  diffManifests,
+  diffNames,
+  hexToBytes,
+  type ManifestEntry,
+} from "./manifest.ts";
 
 function hexOf(seed: number, width = 32): string {
   let hex = "";
