@@ -23,8 +23,8 @@
  * - in: {@link WorkerRequest} `{ type: "hash", batch, algorithm, ring?, jobs }`, or
  *   {@link ReadRequest} `{ type: "read", job, ring }` (no reply: failures go through the ring)
  * - out: {@link WorkerReply} `bytes` now and then while a batch runs (progress); `done` with
- *   the raw digests in job order (one buffer) and the bytes not yet reported; `failed` for the first job that
- *   fails, with the error's class name, code and message.
+ *   the raw digests in job order (one buffer) and the bytes not yet reported; `failed` for the
+ *   first job that fails, with the error's class name, code and message.
  *
  * @module
  */
