@@ -12,31 +12,34 @@ import { escapeName } from "./_escape.ts";
 import { collectGarbage } from "./collect_garbage.ts";
 import { parseBundle } from "./bundle/parse_bundle.ts";
 import { toSignedManifest } from "./bundle/predicate.ts";
-import { parseStatement } from "./bundle/statement.ts";
+import { parseStatement, type Statement } from "./bundle/statement.ts";
 import type { ParsedBundle } from "./bundle/types.ts";
 import type { VerifyConfig } from "./config/config.ts";
 import { trustConfigIgnoredWarning } from "./config/resolve_config.ts";
-import { InputError, IntegrityError, TrustMaterialError } from "./errors.ts";
+import { InputError, IntegrityError, InternalError, TrustMaterialError } from "./errors.ts";
 import type { HashAlgorithm } from "./manifest/engines.ts";
+import { DIGEST_BYTES, DigestList } from "./manifest/digest_list.ts";
+import { diffDigests, ExpectedDigests } from "./manifest/expected_digests.ts";
 import type { HashJob } from "./manifest/hash_file.ts";
-import { hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
+import { hashJobList, hashJobs, type HashProgress } from "./manifest/hash_jobs.ts";
+import { fileListJobs, type JobSource } from "./manifest/job_source.ts";
+import { hexToBytes } from "./manifest/hex.ts";
 // Not manifest.ts, which loads node:crypto: `verify key` loads none on the main thread.
 import type { SignedManifest } from "./manifest/manifest.ts";
-import { describeDiff, diffManifests, diffNames, isEmptyDiff } from "./manifest/manifest_diff.ts";
+import { describeDiff, type diffManifests, isEmptyDiff } from "./manifest/manifest_diff.ts";
 import { splitShard } from "./manifest/resource_order.ts";
 import { rootDigestOf } from "./manifest/root_digest.ts";
-import { planJobs } from "./manifest/plan_jobs.ts";
 import { WorkerPrestart } from "./manifest/prestart.ts";
 import { isOciModelPath } from "./oci/oci_source.ts";
 import { readSignatureFile } from "./read_files.ts";
 import { basename } from "./_posix_path.ts";
 import { buildIgnoreList, unmatchedWarning } from "./tree/ignore.ts";
+import { FileList } from "./tree/file_list.ts";
 import {
   listNamedFiles,
-  type ModelFile,
-  type ModelTree,
+  type ModelFileList,
   resolveModelRoot,
-  walkModel,
+  walkModelList,
 } from "./tree/walk_model.ts";
 import { verifyWithKey } from "./verify/key.ts";
 import { loadPublicKey } from "./verify/public_key.ts";
@@ -96,8 +99,8 @@ export async function verifyModel(
   const { manifest, verified } = await readSignedManifest(config, deps);
   // A small signature leaves little garbage, and a full collection costs 3-6 ms of CPU before
   // hashing starts: only a large one is worth it (see collect_garbage.ts).
-  if (manifest.entries.length >= GC_MIN_RESOURCES) collectGarbage();
-  if (manifest.entries.length === 0) throw emptySignature(config);
+  if (manifest.expected.size >= GC_MIN_RESOURCES) collectGarbage();
+  if (manifest.expected.size === 0) throw emptySignature(config);
   // Hashing workers start while the model is listed, once the signature or the listing shows
   // enough work for them; the listing and the name check still end before any hashing.
   const prestart = await WorkerPrestart.create(config.maxWorkers);
@@ -109,82 +112,188 @@ export async function verifyModel(
 }
 
 /**
- * Reads, verifies and decodes the signature. Only the manifest and the signer leave this
- * function: the bundle and the payload bytes (tens of MB for 100,000 files) can be collected
- * before the model is listed and hashed.
+ * The signed manifest as a verification keeps it: the expected digests in compact form
+ * ({@link ExpectedDigests}) and the root digest, without the signature's entry objects.
+ */
+type ExpectedManifest = Omit<SignedManifest, "entries" | "rootDigest"> & {
+  expected: ExpectedDigests;
+  /** Lower-case hex root digest of the signed resources, in the signature's order. */
+  rootDigest: string;
+};
+
+/**
+ * Reads, verifies and decodes the signature. Only the expected digests and the signer leave
+ * this function: the bundle, the payload bytes and the statement's entries (tens of MB for
+ * 100,000 files) can be collected before the model is listed and hashed.
+ *
+ * Each step runs in a function of its own and hands on a box, not the values: a value held by a
+ * local (or a temporary) of a running function stays alive until that function returns, even
+ * after its last use.
  */
 async function readSignedManifest(
   config: VerifyConfig,
   deps: VerifyDeps,
-): Promise<{ manifest: SignedManifest; verified: Pick<VerifiedSignature, "signer" | "warnings"> }> {
-  let bundle: ParsedBundle | undefined = parseBundle(
-    await readSignatureFile(config.signaturePath),
-    config.signaturePath,
-  );
-  const verified = await verifySignature(bundle, config, deps);
-  // The bundle keeps the signature file's bytes (22 MB for 100,000 files) for the Sigstore
-  // method's plain document: let them go before the statement's text and tree are made.
-  bundle = undefined;
-  const manifest = await toSignedManifest(parseStatement(verified.payloadType, verified.payload));
-  return { manifest, verified: { signer: verified.signer, warnings: verified.warnings } };
+): Promise<
+  { manifest: ExpectedManifest; verified: Pick<VerifiedSignature, "signer" | "warnings"> }
+> {
+  const box = await verifySignatureFile(config, deps);
+  const verified = signerOf(box);
+  return { manifest: await decodeManifest(box), verified };
 }
+
+/**
+ * The signature's payload once verified, then its statement: each step takes what it needs out
+ * of the box, so what it leaves behind can be collected before the next step allocates.
+ */
+interface VerifiedBox {
+  verified?: VerifiedSignature;
+  statement?: Statement;
+  /** Whether the payload is at least {@link BIG_PAYLOAD} bytes. */
+  big: boolean;
+}
+
+async function verifySignatureFile(config: VerifyConfig, deps: VerifyDeps): Promise<VerifiedBox> {
+  // The bundle keeps the signature file's bytes (22 MB for 100,000 files) for the Sigstore
+  // method's plain document: they go when this returns, before the statement is parsed.
+  const bundle = parseBundle(await readSignatureFile(config.signaturePath), config.signaturePath);
+  const verified = await verifySignature(bundle, config, deps);
+  return { verified, big: verified.payload.length >= BIG_PAYLOAD };
+}
+
+function signerOf(box: VerifiedBox): Pick<VerifiedSignature, "signer" | "warnings"> {
+  return { signer: box.verified!.signer, warnings: box.verified!.warnings };
+}
+
+/**
+ * The expected digests of a verified payload. A big payload leaves tens of MB behind at each
+ * step (the file's bytes and the signed PAE copy; the payload's bytes and text once parsed; the
+ * statement's JSON tree once its entries are taken): collected before the next step allocates
+ * as much again, the steps' memory does not add up (100,000 files: this phase's peak 174 -> 115
+ * MiB), and the heap V8 keeps committed for the rest of the run is smaller. A small payload
+ * skips these full collections.
+ */
+async function decodeManifest(box: VerifiedBox): Promise<ExpectedManifest> {
+  const big = box.big;
+  if (big) collectGarbage();
+  parseInto(box);
+  if (big) collectGarbage();
+  const { entries, ...rest } = await manifestOf(box);
+  if (big) collectGarbage();
+  return {
+    ...rest,
+    expected: new ExpectedDigests(entries, DIGEST_BYTES[rest.serialization.hashType]),
+    // The same as the subject's digest, which toSignedManifest checked; legacy ones have none.
+    rootDigest: rest.rootDigest ?? await rootDigestOf(entries),
+  };
+}
+
+/** Parses the payload into the box and drops it from there. */
+function parseInto(box: VerifiedBox): void {
+  const { payloadType, payload } = box.verified!;
+  delete box.verified;
+  box.statement = parseStatement(payloadType, payload);
+}
+
+/** The signed manifest of the box's statement, which leaves the box. */
+async function manifestOf(box: VerifiedBox): Promise<SignedManifest> {
+  const statement = box.statement!;
+  delete box.statement;
+  return await toSignedManifest(statement);
+}
+
+/** Payload size from which {@link decodeManifest} collects garbage between its steps. */
+const BIG_PAYLOAD = 1 << 20;
 
 /** Lists the model, compares names, hashes and compares digests (after the signature verified). */
 async function checkModel(
   config: VerifyConfig,
   deps: VerifyDeps,
-  manifest: SignedManifest,
+  manifest: ExpectedManifest,
   verified: Pick<VerifiedSignature, "signer" | "warnings">,
   prestart: WorkerPrestart,
   started: number,
   now: () => number,
 ): Promise<VerifyResult> {
+  const { expected } = manifest;
   // With a digest cache (the agent) most files are usually not hashed again: no early start.
   const early = deps.digestCache === undefined;
   const shardsMode = manifest.serialization.method === "shards";
-  if (early) prestart.add(manifest.entries.length, shardsMode ? signedShardBytes(manifest) : 0);
+  if (early) prestart.add(expected.size, shardsMode ? signedShardBytes(expected) : 0);
   const { tree, warnings } = await listModel(
     config,
     manifest,
     early && !shardsMode ? (size) => prestart.add(0, size) : undefined,
   );
-  if (tree.files.length === 0) throw emptyModel(config, manifest);
+  const files = tree.list;
+  if (files.length === 0) throw emptyModel(config, expected.size);
   if (manifest.serialization.method === "shards" && !config.ignoreUnsignedFiles) {
-    rejectEmptyFilesInShards(tree.files, config);
+    rejectEmptyFilesInShards(files, config);
   }
-  const jobs = planJobs(tree.files, manifest.serialization);
-  const expected = new Map(manifest.entries.map((e) => [e.name, e.digest]));
-  const earlyDiff = diffNames(expected, jobs.map((job) => job.name));
+  // Jobs are made per batch from the file list (files mode): none is kept for the whole run.
+  const jobs = fileListJobs(files, manifest.serialization);
+  const earlyDiff = diffDigests(expected, jobs);
   if (config.ignoreUnsignedFiles) earlyDiff.extra = [];
   if (!isEmptyDiff(earlyDiff)) throw mismatch(earlyDiff, config, false);
-  const bytes = jobs.reduce((sum, job) => sum + job.end - job.start, 0);
-  deps.onHashingStart?.(tree.files.length, bytes);
-  const split = deps.digestCache
-    ? await deps.digestCache.partition(jobs, manifest.serialization.hashType)
-    : { known: new Map<string, string>(), toHash: jobs };
-  const hashed = await hashJobs(split.toHash, {
-    algorithm: manifest.serialization.hashType,
+  let bytes = 0;
+  for (let i = 0; i < jobs.length; i++) bytes += jobs.size(i);
+  deps.onHashingStart?.(files.length, bytes);
+  const algorithm = manifest.serialization.hashType;
+  const hashOptions = {
+    algorithm,
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     prestarted: prestart.workers,
-  });
-  const actual = split.known.size === 0 ? hashed : new Map([...split.known, ...hashed]);
-  const diff = diffManifests(expected, actual);
-  if (!isEmptyDiff(diff)) throw mismatch(diff, config, true);
-  await deps.digestCache?.remember(split.toHash, hashed, manifest.serialization.hashType);
+  };
+  if (deps.digestCache) {
+    await hashWithCache(deps.digestCache, jobs, expected, hashOptions, config);
+  } else {
+    const diff = diffDigests(expected, jobs, await hashJobList(jobs, hashOptions));
+    if (!isEmptyDiff(diff)) throw mismatch(diff, config, true);
+  }
   return {
     method: config.method,
     signer: verified.signer,
     modelPath: config.modelPath,
     modelName: manifest.modelName,
-    rootDigest: `sha256:${manifest.rootDigest ?? await rootDigestOf(manifest.entries)}`,
+    rootDigest: `sha256:${manifest.rootDigest}`,
     serialization: manifest.serialization,
     resources: jobs.length,
-    files: tree.files.length,
+    files: files.length,
     bytes,
     seconds: (now() - started) / 1000,
     warnings: [...configWarnings(config, verified), ...verified.warnings, ...warnings],
   };
+}
+
+/**
+ * Continuous mode: hashes only the jobs whose file changed since the cache saw it, compares
+ * every digest, and has the cache remember the new ones once the model verified.
+ */
+async function hashWithCache(
+  cache: DigestCache,
+  source: JobSource,
+  expected: ExpectedDigests,
+  options: Parameters<typeof hashJobs>[1],
+  config: VerifyConfig,
+): Promise<void> {
+  const jobs: HashJob[] = [];
+  for (let i = 0; i < source.length; i++) jobs.push(source.job(i));
+  const split = await cache.partition(jobs, options.algorithm);
+  const hashed = await hashJobs(split.toHash, options);
+  const actual = new DigestList(jobs.length, expected.digests.width);
+  jobs.forEach((job, i) => {
+    const digest = split.known.get(job.name) ?? hashed.get(job.name);
+    if (digest === undefined || digest.length !== 2 * actual.width) {
+      throw new InternalError(
+        "DIGEST_CACHE",
+        `The digest cache gave no ${options.algorithm} digest for '${escapeName(job.name)}'`,
+      );
+    }
+    actual.set(i, hexToBytes(digest));
+  });
+  const diff = diffDigests(expected, { length: jobs.length, name: (i) => jobs[i]!.name }, actual);
+  if (!isEmptyDiff(diff)) throw mismatch(diff, config, true);
+  await cache.remember(split.toHash, hashed, options.algorithm);
 }
 
 /**
@@ -297,9 +406,9 @@ async function withTimestamps(
  */
 async function listModel(
   config: VerifyConfig,
-  manifest: SignedManifest,
+  manifest: ExpectedManifest,
   onFile?: (size: number) => void,
-): Promise<{ tree: ModelTree; warnings: string[] }> {
+): Promise<{ tree: ModelFileList; warnings: string[] }> {
   const warnings: string[] = [];
   const recorded = manifest.legacy ? undefined : manifest.serialization.allowSymlinks;
   if (recorded === false && config.allowSymlinks) {
@@ -320,24 +429,32 @@ async function listModel(
   });
   const warning = unmatchedWarning(list.unmatched);
   if (warning) warnings.push(warning);
-  const options = { allowSymlinks, ignored: list.ignored, ...(onFile ? { onFile } : {}) };
   const shards = manifest.serialization.method === "shards";
-  const names = manifest.entries.map((e) => shards ? (splitShard(e.name)?.[0] ?? e.name) : e.name);
-  const tree = config.ignoreUnsignedFiles && kind === "directory"
-    ? await listNamedFiles(config.modelPath, names, options)
-    : await walkModel(config.modelPath, options);
+  const options = {
+    allowSymlinks,
+    ignored: list.ignored,
+    ...(onFile ? { onFile } : {}),
+    ...(shards ? {} : { keptName: (name: string) => manifest.expected.keptName(name) }),
+  };
+  const names = () =>
+    manifest.expected.names().map((name) => shards ? (splitShard(name)?.[0] ?? name) : name);
+  let tree: ModelFileList;
+  if (config.ignoreUnsignedFiles && kind === "directory") {
+    const named = await listNamedFiles(config.modelPath, names(), options);
+    tree = { root: named.root, kind: named.kind, list: FileList.of(named.root, named.files) };
+  } else tree = await walkModelList(config.modelPath, options);
   if (tree.kind === "file") {
-    const name = singleFileName(names, config.modelPath, root);
-    tree.files = tree.files.map((file) => ({ ...file, name }));
+    const name = singleFileName(names(), config.modelPath, root);
+    for (let i = 0; i < tree.list.length; i++) tree.list.rename(i, name);
   }
   return { tree, warnings };
 }
 
 /** Bytes a shard signature lists (`name:start:end`), for starting workers early; 0 if unknown. */
-function signedShardBytes(manifest: SignedManifest): number {
+function signedShardBytes(expected: ExpectedDigests): number {
   let bytes = 0;
-  for (const entry of manifest.entries) {
-    const parts = splitShard(entry.name);
+  for (const name of expected.index.keys()) {
+    const parts = splitShard(name);
     if (parts) bytes += Math.max(0, Number(parts[2]) - Number(parts[1]));
   }
   return Number.isFinite(bytes) ? bytes : 0;
@@ -357,8 +474,8 @@ function singleFileName(names: readonly string[], modelPath: string, root: strin
  * empty file on disk cannot be told apart from one added after signing (an `__init__.py`, a
  * `sitecustomize.py`): fail closed.
  */
-function rejectEmptyFilesInShards(files: readonly ModelFile[], config: VerifyConfig): void {
-  const empty = files.filter((file) => file.size === 0).map((file) => file.name);
+function rejectEmptyFilesInShards(files: FileList, config: VerifyConfig): void {
+  const empty = files.names.filter((_, i) => files.size(i) === 0);
   if (empty.length === 0) return;
   throw new IntegrityError(
     "SHARDS_EMPTY_FILE",
@@ -379,9 +496,9 @@ function emptySignature(config: VerifyConfig): InputError {
   );
 }
 
-function emptyModel(config: VerifyConfig, manifest: SignedManifest): InputError {
+function emptyModel(config: VerifyConfig, signed: number): InputError {
   const what = config.ignoreUnsignedFiles
-    ? `holds none of the ${manifest.entries.length} resources its signature lists`
+    ? `holds none of the ${signed} resources its signature lists`
     : "is empty: it holds no file besides the signature and ignored paths";
   return new InputError(
     "MODEL_EMPTY",

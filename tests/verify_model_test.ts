@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { InputError, IntegrityError } from "../lib/errors.ts";
+import { InputError, IntegrityError, InternalError } from "../lib/errors.ts";
 import { verifyModel } from "../lib/verify_model.ts";
 import {
   assert,
@@ -231,4 +231,27 @@ Deno.test("digest prints the root digest that a signature of the same model reco
   await Deno.writeTextFile(join(f.model, "config.json"), "changed");
   const changed = await runCli(["digest", f.model]);
   assert(changed.stdout.split("\n")[0] !== root);
+});
+
+Deno.test("verify fails closed when a digest cache drops a file (continuous mode)", async () => {
+  await using dir = await tempDir();
+  const f = await signedModel(dir.path);
+  let remembered = false;
+  const error = await assertFailsWith(
+    () =>
+      verifyModel(keyConfig(f), {
+        digestCache: {
+          // A faulty cache: the first file is neither known nor to be hashed.
+          partition: (jobs) => Promise.resolve({ known: new Map(), toHash: jobs.slice(1) }),
+          remember: () => {
+            remembered = true;
+            return Promise.resolve();
+          },
+        },
+      }),
+    InternalError,
+    "DIGEST_CACHE",
+  );
+  assertStringIncludes(error.message, "gave no sha256 digest");
+  assertEquals(remembered, false);
 });

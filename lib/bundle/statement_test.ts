@@ -7,6 +7,7 @@ import {
 import { InputError } from "../errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./dsse.ts";
 import {
+  LONG_NUMBER,
   parseStatement,
   PREDICATE_TYPE,
   PREDICATE_TYPE_LEGACY,
@@ -103,4 +104,26 @@ Deno.test("parseStatement() keeps a '__proto__' digest key as a plain key", () =
   const digest = parse(text).subjects[0]!.digest;
   assertEquals(Object.getPrototypeOf(digest), Object.prototype);
   assertEquals(Object.keys(digest), ["__proto__"]);
+});
+
+Deno.test("parseStatement() keeps long integers exact, and LONG_NUMBER ignores digits in strings", () => {
+  const text = '{"_type":"' + STATEMENT_TYPE + '","subject":[{"name":"m","digest":{"sha256":"' +
+    "1234567890123456".repeat(4) + '"}}],"predicateType":"' + PREDICATE_TYPE +
+    '","predicate":{"serialization":{"shard_size": 18446744073709551617},"resources":[]}}';
+  const parsed = parseStatement(IN_TOTO_PAYLOAD_TYPE, encoder.encode(text));
+  const serialization = parsed.predicate.serialization as Record<string, unknown>;
+  assertEquals(serialization.shard_size, 18446744073709551617n);
+  // A number token follows ':', ',' or '[' (after whitespace); digits in strings do not count.
+  for (const number of [": 1234567890123456", ",-1234567890123456", "[\n\t 12345678901234567"]) {
+    assert(LONG_NUMBER.test(`{"a"${number}}`), number);
+  }
+  for (
+    const inString of [
+      '{"d":"a1234567890123456"}',
+      '{"d":"1234567890123456"}',
+      '{"n":123456789012345}',
+    ]
+  ) {
+    assert(!LONG_NUMBER.test(inString), inString);
+  }
 });

@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import type { HashAlgorithm } from "./engines.ts";
 
 export { byteOrder, compareResourceNames, splitShard } from "./resource_order.ts";
+import { hexToBytes } from "./hex.ts";
+export { hexToBytes };
 export { describeDiff, diffManifests, diffNames, isEmptyDiff } from "./manifest_diff.ts";
 
 /** How a model was turned into resources (`predicate.serialization`). */
@@ -43,15 +45,44 @@ export interface SignedManifest {
   legacy: boolean;
 }
 
-/** SHA-256 over the concatenated raw digests, in the given order (the OMS root digest). */
+/**
+ * SHA-256 over the concatenated raw digests, in the given order (the OMS root digest).
+ *
+ * @throws {Error} when a digest is not hex or has an odd length (callers validate them first)
+ */
 export function computeRootDigest(entries: readonly ManifestEntry[]): string {
-  // One update of the whole hex text: one call instead of one per resource.
-  return createHash("sha256").update(entries.map((e) => e.digest).join(""), "hex").digest("hex");
+  // The raw digests go through one 64 KiB buffer: the whole hex text joined and decoded at once
+  // (6.4 MB and 3.2 MB for 100,000 resources) were allocated and freed while a verification's
+  // signature was decoded, and the C heap kept that memory for the rest of the run.
+  const hash = createHash("sha256");
+  const chunk = new Uint8Array(64 << 10);
+  let used = 0;
+  for (const { digest } of entries) {
+    if (digest.length % 2 !== 0) {
+      throw new Error("A resource digest has an odd number of hex digits");
+    }
+    const length = digest.length / 2;
+    if (used + length > chunk.length) {
+      hash.update(chunk.subarray(0, used));
+      used = 0;
+    }
+    if (length > chunk.length) {
+      hash.update(hexToBytes(digest));
+      continue;
+    }
+    for (let i = 0; i < length; i++) {
+      chunk[used++] = (hexDigit(digest.charCodeAt(2 * i)) << 4) |
+        hexDigit(digest.charCodeAt(2 * i + 1));
+    }
+  }
+  hash.update(chunk.subarray(0, used));
+  return hash.digest("hex");
 }
 
-/** Hex to bytes; the caller has validated the text. */
-export function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
+/** Value of one ASCII hex digit (either case). */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  throw new Error("A resource digest is not hex");
 }

@@ -68,3 +68,18 @@ Deno.test("walkModelList() lists what the walk lists, paths from the model root"
   assertEquals(single.kind, "file");
   assertEquals(single.list.toArray().map((f) => [f.name, f.path]), [[".", single.root]]);
 });
+
+Deno.test("walkModelList() keeps the string keptName() gives for each listed name", async () => {
+  await using dir = await tempDir();
+  const model = await writeModel(join(dir.path, "m"), { "b": "b", "a/c": "c", "a/d": "" });
+  const asked: string[] = [];
+  const { list } = await walkModelList(model, {
+    ...STRICT,
+    keptName: (name) => {
+      asked.push(name);
+      return name;
+    },
+  });
+  assertEquals(asked.sort(), ["a/c", "a/d", "b"]);
+  assertEquals(list.names, ["a/c", "a/d", "b"]);
+});

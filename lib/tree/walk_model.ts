@@ -58,6 +58,11 @@ export interface WalkOptions {
    * caller start hashing workers early. Never changes what is listed.
    */
   onFile?: (size: number) => void;
+  /**
+   * Gives the string to keep for a listed name, equal to it: a verification passes the
+   * signature's own string for the same name, so one copy of each name is kept, not two.
+   */
+  keptName?: (name: string) => string;
 }
 
 /** Resolves the model path and tells whether it is a file or a directory. */
@@ -217,7 +222,7 @@ async function walkDirectory(
     if (file === "directory") await walkDirectory(path, name + "/", options, out, clock);
     else {
       // The path is left out: it is the root joined with the name.
-      out.add(file.name, file.size, file.mtimeMs, file.ino);
+      out.add(options.keptName?.(file.name) ?? file.name, file.size, file.mtimeMs, file.ino);
       options.onFile?.(file.size);
     }
   }
