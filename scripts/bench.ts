@@ -40,7 +40,7 @@ const GIB = 1 << 30;
 const encoder = new TextEncoder();
 
 /** A synthetic model: files with sizes, generated from a seed. */
-interface Shape {
+export interface Shape {
   name: string;
   description: string;
   /** Relative path -> size in bytes. */
@@ -51,7 +51,7 @@ interface Shape {
   dataOf?: string;
 }
 
-interface Measurement {
+export interface Measurement {
   seconds: number;
   rssKiB?: number;
 }
@@ -184,8 +184,12 @@ async function main(): Promise<void> {
     const peerMed = (key: string) => peerMedian(results.get(key) as PeerMeasurement[] ?? []);
     const peerMeasures = peers.tools.map((tool) => ({ ...tool, m: peerMed(tool.key) }));
     const par = median(results.get("openssl-par") ?? []);
+    const floor = median(results.get("deno-floor") ?? []);
     rows.push(
-      ...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row, par?.seconds),
+      ...peerRows(shape.name, bytes, peerMed("mv-verify"), peerMeasures, row, {
+        ...(par ? { opensslSeconds: par.seconds } : {}),
+        ...(floor ? { floorSeconds: floor.seconds } : {}),
+      }),
     );
   }
 
@@ -224,7 +228,7 @@ async function main(): Promise<void> {
 }
 
 /** Table rows of one shape: baselines, then model-verify with its ratios. */
-function tableRows(
+export function tableRows(
   shape: Shape,
   bytes: number,
   largestBytes: number,
@@ -247,6 +251,7 @@ function tableRows(
     ["mv-lib", "model-verify walk + hashJobs"],
     ["mv-cli", "model-verify CLI `digest`"],
   ] as const;
+  const floor = med("deno-floor");
   for (const [key, label] of tools) {
     const m = med(key);
     if (!m) continue;
@@ -256,6 +261,8 @@ function tableRows(
       oneRate && (name === "big" || shape.shardSize)
         ? `${(mvRate / oneRate).toFixed(2)}x 1-core`
         : "",
+      // model-verify against what any Deno program pays per file (issue 16).
+      floor && key !== "deno-floor" ? `${(floor.seconds / m.seconds).toFixed(2)}x Deno floor` : "",
     ].filter(Boolean).join(", ");
     rows.push(
       `| ${name} | ${label}${shape.shardSize ? " (shards)" : ""} | ${row(bytes, m)} | ${ratios} |`,

@@ -178,8 +178,11 @@ export function peerRows(
   ours: PeerMeasurement | undefined,
   peers: { label: string; short: string; m: PeerMeasurement | undefined }[],
   row: (bytes: number, m: { seconds: number; rssKiB?: number }) => string,
-  /** Seconds of parallel openssl in the same run: the row then shows the rate ratio too. */
-  opensslSeconds?: number,
+  /**
+   * Seconds of parallel openssl and of the Deno floor loop in the same run: the row then shows
+   * model-verify's rate against them too.
+   */
+  baselines: { opensslSeconds?: number; floorSeconds?: number } = {},
 ): string[] {
   if (!ours) return [];
   const cpu = (m: PeerMeasurement) =>
@@ -193,8 +196,11 @@ export function peerRows(
     const both = peer.m!.cpuSeconds !== undefined && ours.cpuSeconds !== undefined;
     return both ? `${wall} (CPU ${(peer.m!.cpuSeconds! / ours.cpuSeconds!).toFixed(2)}x)` : wall;
   });
-  if (opensslSeconds !== undefined) {
-    ratios.unshift(`${(opensslSeconds / ours.seconds).toFixed(2)}x parallel openssl`);
+  if (baselines.floorSeconds !== undefined) {
+    ratios.unshift(`${(baselines.floorSeconds / ours.seconds).toFixed(2)}x Deno floor`);
+  }
+  if (baselines.opensslSeconds !== undefined) {
+    ratios.unshift(`${(baselines.opensslSeconds / ours.seconds).toFixed(2)}x parallel openssl`);
   }
   const lead = cpu(ours) ? `${cpu(ours)}; ` : "";
   rows.push(
