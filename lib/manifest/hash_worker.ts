@@ -12,9 +12,9 @@
  *   while this one hashes (`read_ring.ts`): reading, a copy from the page cache, then costs the
  *   hashing thread nothing. Async reads on this thread (Deno's I/O thread reading ahead) were
  *   slower than blocking ones: the copy still lands on this thread, plus a round trip per read;
- * - every `RECHECK_BYTES` (`hash_blocking.ts`) the thread that reads checks the file again (size, mtime, inode,
- *   still linked), so a big file changed or removed mid-read fails then, not after the rest of it
- *   was read.
+ * - every `RECHECK_BYTES` (`hash_blocking.ts`) the thread that reads checks the file again
+ *   (size, mtime, inode, still linked), so a big file changed or removed mid-read fails then, not
+ *   after the rest of it was read.
  * Memory per worker: one {@link READ_BUFFER}, or the ring it is given, whatever the model size.
  *
  * Protocol (plain data):
@@ -151,8 +151,9 @@ function hashFromRing(job: HashJob, algorithm: HashAlgorithm, ring: ReadRing): U
 
 /**
  * The reading side of a big job: opens and checks the file as {@link hashBlocking} does, then
- * fills `ring` with blocking reads, checking the open file every `RECHECK_BYTES` (`hash_blocking.ts`) and at
- * the end. Ends the ring with `finish`, or `fail` with the error the hashing worker reports.
+ * fills `ring` with blocking reads, checking the open file every `RECHECK_BYTES`
+ * (`hash_blocking.ts`) and at the end. Ends the ring with `finish`, or `fail` with the error the
+ * hashing worker reports.
  */
 function readIntoRing(job: HashJob, ring: ReadRing): void {
   const writer = new RingWriter(ring);
