@@ -16,7 +16,13 @@ import { parseStatement, type Statement } from "./bundle/statement.ts";
 import type { ParsedBundle } from "./bundle/types.ts";
 import type { VerifyConfig } from "./config/config.ts";
 import { trustConfigIgnoredWarning } from "./config/resolve_config.ts";
-import { InputError, IntegrityError, InternalError, TrustMaterialError } from "./errors.ts";
+import {
+  InputError,
+  IntegrityError,
+  InternalError,
+  type ManifestDiff,
+  TrustMaterialError,
+} from "./errors.ts";
 import type { HashAlgorithm } from "./manifest/engines.ts";
 import { DIGEST_BYTES, DigestList } from "./manifest/digest_list.ts";
 import { diffDigests, ExpectedDigests } from "./manifest/expected_digests.ts";
@@ -26,7 +32,7 @@ import { fileListJobs, type JobSource } from "./manifest/job_source.ts";
 import { hexToBytes } from "./manifest/hex.ts";
 // Not manifest.ts, which loads node:crypto: `verify key` loads none on the main thread.
 import type { SignedManifest } from "./manifest/manifest.ts";
-import { describeDiff, type diffManifests, isEmptyDiff } from "./manifest/manifest_diff.ts";
+import { describeDiff, isEmptyDiff } from "./manifest/manifest_diff.ts";
 import { splitShard } from "./manifest/resource_order.ts";
 import { rootDigestOf } from "./manifest/root_digest.ts";
 import { WorkerPrestart } from "./manifest/prestart.ts";
@@ -508,7 +514,7 @@ function emptyModel(config: VerifyConfig, signed: number): InputError {
 }
 
 function mismatch(
-  diff: ReturnType<typeof diffManifests>,
+  diff: ManifestDiff,
   config: VerifyConfig,
   hashed: boolean,
 ): IntegrityError {

@@ -29,14 +29,10 @@ export interface Surroundings {
   cwd: string;
 }
 
-/** Configuration of `sign key|certificate`. */
-export interface SignConfig {
-  method: "key" | "certificate";
+/** What every `sign` method hashes, how, and where the signature goes. */
+export interface SignTarget {
   modelPath: string;
   signaturePath: string;
-  privateKeyPath: string;
-  signingCertificatePath?: string;
-  certificateChainPaths: string[];
   /** `--ignore-paths` entries as given (see `VerifyConfig.ignorePaths`). */
   ignorePaths: string[];
   cwd?: string;
@@ -46,28 +42,27 @@ export interface SignConfig {
   shardSize?: number;
   maxWorkers?: number;
   quiet: boolean;
+  /** An `oci://` model (lib/oci/): how to reach the registry, and `--attach`. */
+  registry?: RegistryOptions;
+}
+
+/** Configuration of `sign key|certificate`. */
+export interface SignConfig extends SignTarget {
+  method: "key" | "certificate";
+  privateKeyPath: string;
+  signingCertificatePath?: string;
+  certificateChainPaths: string[];
   logLevel: LogLevel;
   logFormat: "text" | "json";
   /** `--ignore-paths` as written (OCI layer names). */
   ignorePathsAsGiven?: string[];
-  /** An `oci://` model (lib/oci/). */
-  registry?: RegistryOptions;
   /** RFC 3161 timestamp authority URL (`--tsa-url`). */
   tsaUrl?: string;
 }
 
 /** Configuration of `sign [sigstore]`: keyless signing with a Fulcio certificate. */
-export interface SigstoreSignConfig {
+export interface SigstoreSignConfig extends SignTarget {
   method: "sigstore";
-  modelPath: string;
-  signaturePath: string;
-  ignorePaths: string[];
-  ignoreGitPaths: boolean;
-  allowSymlinks: boolean;
-  hashType: HashAlgorithm;
-  shardSize?: number;
-  maxWorkers?: number;
-  quiet: boolean;
   useStaging: boolean;
   /** ClientTrustConfig with a signingConfig (private Sigstore). */
   trustConfigPath?: string;
@@ -81,8 +76,6 @@ export interface SigstoreSignConfig {
   /** OIDC client id; also the audience the token must carry. */
   clientId: string;
   clientSecret?: string;
-  /** An `oci://` model: how to reach the registry, and `--attach`. */
-  registry?: RegistryOptions;
 }
 
 /** Reads options by name from flags, then env. */

@@ -92,10 +92,16 @@ export function resetRing(ring: ReadRing): void {
   new Int32Array(ring.control).fill(0);
 }
 
-function shape(ring: ReadRing): { control: Int32Array; slots: number; slotBytes: number } {
+/** Views of a ring's shared memory: its control words and one byte view per slot. */
+function views(ring: ReadRing): { control: Int32Array; slots: Uint8Array[] } {
   const control = new Int32Array(ring.control);
-  const slots = control.length - LENGTHS;
-  return { control, slots, slotBytes: ring.data.byteLength / slots };
+  const count = control.length - LENGTHS;
+  const slotBytes = ring.data.byteLength / count;
+  const slots = Array.from(
+    { length: count },
+    (_, i) => new Uint8Array(ring.data, i * slotBytes, slotBytes),
+  );
+  return { control, slots };
 }
 
 /** The filling side. */
@@ -106,13 +112,10 @@ export class RingWriter {
   #written = 0;
 
   constructor(ring: ReadRing) {
-    const { control, slots, slotBytes } = shape(ring);
+    const { control, slots } = views(ring);
     this.#ring = ring;
     this.#control = control;
-    this.#slots = Array.from(
-      { length: slots },
-      (_, i) => new Uint8Array(ring.data, i * slotBytes, slotBytes),
-    );
+    this.#slots = slots;
   }
 
   /**
@@ -176,13 +179,10 @@ export class RingReader {
   #consumed = 0;
 
   constructor(ring: ReadRing) {
-    const { control, slots, slotBytes } = shape(ring);
+    const { control, slots } = views(ring);
     this.#ring = ring;
     this.#control = control;
-    this.#slots = Array.from(
-      { length: slots },
-      (_, i) => new Uint8Array(ring.data, i * slotBytes, slotBytes),
-    );
+    this.#slots = slots;
   }
 
   /**

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { concatBytes } from "../_concat_bytes.ts";
 import { escapeName, quoteValue } from "../_escape.ts";
 import { isObject } from "../bundle/statement.ts";
 import { EXTRA_ENV } from "../config/options.ts";
@@ -114,7 +115,7 @@ export async function runCredentialHelper(run: HelperRun): Promise<HelperAnswer>
     }
     const status = await child.status;
     if (timedOut) throw failed(`did not answer within ${timeoutMs / 1000} s`);
-    const text = new TextDecoder().decode(concat(chunks, length));
+    const text = new TextDecoder().decode(concatBytes(chunks, length));
     if (status.code !== 0) {
       // docker-credential-helpers report "credentials not found in native keychain" on stdout.
       if (/credentials not found/i.test(text)) return undefined;
@@ -148,14 +149,4 @@ function kill(child: Deno.ChildProcess): void {
   try {
     child.kill("SIGKILL");
   } catch { /* already gone */ }
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

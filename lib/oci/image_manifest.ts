@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../_concat_bytes.ts";
 import { escapeName, quoteValue } from "../_escape.ts";
 import { isObject } from "../bundle/statement.ts";
 import { InputError } from "../errors.ts";
@@ -156,13 +157,7 @@ export async function readBounded(
     }
     chunks.push(chunk);
   }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks, length);
 }
 
 /** Whether a string is a `sha256:` digest with 64 lowercase hex digits. */

@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import { Buffer } from "node:buffer";
 import { buildBundle, buildStatement, type BundleMaterial } from "../bundle/build_bundle.ts";
 import { pae } from "../bundle/dsse.ts";
-import type { SignConfig } from "../config/resolve_config.ts";
+import type { SignConfig, SignTarget } from "../config/resolve_config.ts";
 import { escapeName } from "../_escape.ts";
 import { InputError, TrustMaterialError } from "../errors.ts";
 import { buildManifest } from "../manifest/build_manifest.ts";
@@ -56,18 +56,7 @@ export async function signModel(config: SignConfig, hooks: HashingHooks = {}): P
 }
 
 /** What the statement of a model is built from: the hashing options of every `sign` method. */
-export type StatementOptions = Pick<
-  SignConfig,
-  | "modelPath"
-  | "signaturePath"
-  | "ignorePaths"
-  | "cwd"
-  | "ignoreGitPaths"
-  | "allowSymlinks"
-  | "hashType"
-  | "shardSize"
-  | "maxWorkers"
->;
+export type StatementOptions = Omit<SignTarget, "quiet" | "registry">;
 
 /** Hashing progress callbacks (lib/report/progress.ts `progressHooks`). */
 export interface HashingHooks {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concatBytes } from "../_concat_bytes.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { RFC3161Timestamp } from "@sigstore/core";
@@ -117,13 +118,7 @@ async function readBounded(response: Response): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** DER TimeStampReq v1: SHA-256 message imprint, nonce, certReq TRUE. */
