@@ -23,6 +23,7 @@ import {
   computeRootDigest,
   describeDiff,
   diffManifests,
+  diffNames,
   isEmptyDiff,
   type SignedManifest,
 } from "../manifest/manifest.ts";
@@ -184,8 +185,7 @@ async function verifyLocalFiles(
     allowSymlinks: config.allowSymlinks,
   });
   const files = tree.files.filter((f) => !config.ignoreUnsignedFiles || expected.has(f.name));
-  const names = diffManifests(expected, new Map(files.map((f) => [f.name, ""])));
-  names.mismatched = [];
+  const names = diffNames(expected, files.map((f) => f.name));
   if (!isEmptyDiff(names)) throw mismatch(`Model '${escapeName(config.modelPath)}'`, names);
   const built = await buildManifest(files, { method: "files", hashType: "sha256" }, {
     ...(config.maxWorkers === undefined ? {} : { maxWorkers: config.maxWorkers }),
